@@ -1,0 +1,206 @@
+"""The analyzer contract and the registry every analyzer, built-in or third-party, joins.
+
+An analyzer is a named, versioned unit of analysis. It declares the content
+kinds it accepts, the analyzers whose signals it needs, a pydantic ``Config``
+and ``Output``, the resources one call takes, and the models it loads. The
+runner calls ``setup()`` once per worker and then ``analyze`` or
+``analyze_batch`` on inputs whose upstream signals are already computed.
+
+Third-party packages register analyzers through the entry point group
+``cintel.analyzers``; cintel's own analyzers are registered the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cintel.config import Limits
+from cintel.errors import ConfigError, UnknownNameError
+from cintel.model import Content, ContentKind, Segment, Signal
+
+ENTRY_POINT_GROUP = "cintel.analyzers"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class NoConfig(BaseModel):
+    """The config of an analyzer that takes no options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Resources(BaseModel):
+    """What one call of an analyzer takes; the Ray runner turns these into Ray resources."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cpu: float = Field(1.0, ge=0)
+    gpu: float = Field(0.0, ge=0)
+    memory_mb: int = Field(256, ge=0)
+    batch_size: int | None = Field(
+        None, ge=1, description="fixed batch size; None lets the runner size batches"
+    )
+
+
+@dataclass
+class AnalysisInput:
+    """What an analyzer sees of one content: the content, a readable path, upstream signals."""
+
+    content: Content
+    path: str
+    upstream: dict[str, Signal] = field(default_factory=dict)
+
+    def need(self, name: str) -> Signal:
+        """The upstream signal ``name``; the pipeline guarantees it when declared in needs."""
+        try:
+            return self.upstream[name]
+        except KeyError:
+            raise ConfigError(
+                f"upstream signal {name!r} is missing; declare it in the analyzer's needs"
+            ) from None
+
+
+@dataclass
+class Result:
+    """An analyzer's answer for one content: its output, segments and cost details."""
+
+    value: BaseModel
+    segments: list[Segment] = field(default_factory=list)
+    model_id: str | None = None
+    model_checksum: str | None = None
+    gpu_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+class Analyzer(ABC):
+    """Base class of every analyzer. Subclasses set the class attributes and ``analyze``."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    kinds: ClassVar[frozenset[ContentKind]]
+    needs: ClassVar[tuple[str, ...]] = ()
+    Config: ClassVar[type[BaseModel]] = NoConfig
+    Output: ClassVar[type[BaseModel]]
+    resources: ClassVar[Resources] = Resources()
+    models: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: BaseModel | dict[str, Any] | None = None, limits: Limits | None = None):
+        self.config = self.make_config(config)
+        self.limits = limits or Limits()
+
+    @classmethod
+    def make_config(cls, config: BaseModel | dict[str, Any] | None) -> BaseModel:
+        """Validate a config given as a model, a mapping or nothing (the defaults)."""
+        if isinstance(config, cls.Config):
+            return config
+        data = config.model_dump() if isinstance(config, BaseModel) else (config or {})
+        try:
+            return cls.Config.model_validate(data)
+        except ValueError as exc:
+            raise ConfigError(f"invalid config for analyzer {cls.name!r}: {exc}") from exc
+
+    @classmethod
+    def describe(cls) -> str:
+        """The first paragraph of the docstring: what the analyzer is for."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.split("\n\n", 1)[0].replace("\n", " ")
+
+    def setup(self) -> None:
+        """Load models and other heavy state; called once per worker before any analysis."""
+
+    @abstractmethod
+    def analyze(self, item: AnalysisInput) -> Result | BaseModel:
+        """Analyse one content. Raise ``BadInputError`` for broken input."""
+
+    def analyze_batch(self, items: Sequence[AnalysisInput]) -> list[Result | BaseModel | Exception]:
+        """Analyse several contents; override when a batch is cheaper than its items.
+
+        A failure of one item is returned in its place, so the others still count.
+        """
+        out: list[Result | BaseModel | Exception] = []
+        for item in items:
+            try:
+                out.append(self.analyze(item))
+            except Exception as exc:  # noqa: BLE001 - each item's failure is its own
+                out.append(exc)
+        return out
+
+
+def as_result(answer: Result | BaseModel) -> Result:
+    """Normalise what ``analyze`` returned into a ``Result``."""
+    return answer if isinstance(answer, Result) else Result(value=answer)
+
+
+class Registry:
+    """Analyzer classes by name, filled from the ``cintel.analyzers`` entry points."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Analyzer]] = {}
+        self._loaded = False
+
+    def _load_entry_points(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            cls = ep.load()
+            if ep.name != getattr(cls, "name", None):
+                raise ConfigError(
+                    f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP} loads {cls!r}, "
+                    f"whose name is {getattr(cls, 'name', None)!r}; make them match"
+                )
+            self.register(cls, replace=True)
+
+    def register(self, cls: type[Analyzer], *, replace: bool = False) -> type[Analyzer]:
+        """Add an analyzer class (usable as a decorator); names are unique."""
+        validate_analyzer_class(cls)
+        if cls.name in self._classes and not replace and self._classes[cls.name] is not cls:
+            raise ConfigError(f"analyzer {cls.name!r} is registered twice")
+        self._classes[cls.name] = cls
+        return cls
+
+    def unregister(self, name: str) -> None:
+        """Remove an analyzer (tests register temporary ones)."""
+        self._classes.pop(name, None)
+
+    def get(self, name: str) -> type[Analyzer]:
+        """The analyzer class called ``name``; the error lists the known names."""
+        self._load_entry_points()
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise UnknownNameError("analyzer", name, list(self._classes)) from None
+
+    def names(self) -> list[str]:
+        """Every registered analyzer name, sorted."""
+        self._load_entry_points()
+        return sorted(self._classes)
+
+    def all(self) -> list[type[Analyzer]]:
+        """Every registered analyzer class, sorted by name."""
+        return [self._classes[n] for n in self.names()]
+
+
+def validate_analyzer_class(cls: type[Analyzer]) -> None:
+    """Check that an analyzer class declares everything the runner relies on."""
+    if not (isinstance(cls, type) and issubclass(cls, Analyzer)):
+        raise ConfigError(f"{cls!r} is not an Analyzer subclass")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"{cls.__name__}: name must look like 'family.thing', got {name!r}")
+    for attr in ("version", "kinds", "Output"):
+        if not hasattr(cls, attr):
+            raise ConfigError(f"analyzer {name!r} does not declare {attr}")
+    if not cls.kinds:
+        raise ConfigError(f"analyzer {name!r} accepts no content kinds")
+
+
+registry = Registry()

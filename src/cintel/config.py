@@ -1,0 +1,81 @@
+"""Settings: defaults, then ``cintel.toml`` in the working folder, then ``CINTEL_*`` variables.
+
+Command-line options override all three. Every limit that protects cintel from
+hostile or accidental input (file size, duration, pixels, text length) lives here
+so that it is explicit and documented in one table (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Limits(BaseSettings):
+    """Bounds on input; anything over a bound is a ``bad_input`` failure."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_LIMIT_", extra="ignore")
+
+    max_file_bytes: int = Field(20 * 1024**3, description="largest file accepted, bytes")
+    max_download_bytes: int = Field(4 * 1024**3, description="largest download, bytes")
+    max_duration_s: float = Field(48 * 3600.0, description="longest audio or video, seconds")
+    max_image_pixels: int = Field(100_000_000, description="largest image, width x height")
+    max_text_chars: int = Field(20_000_000, description="longest text document, characters")
+
+
+class Settings(BaseSettings):
+    """Everything cintel can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CINTEL_", env_nested_delimiter="__", extra="ignore", toml_file="cintel.toml"
+    )
+
+    data_dir: Path = Field(Path(".cintel"), description="where the default store and artifacts live")
+    store: str | None = Field(None, description="store URL; default sqlite:///<data_dir>/cintel.db")
+    artifacts: str | None = Field(None, description="artifact folder or fsspec URL")
+    runner: str = Field("local", description="local or ray")
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    ray_address: str | None = Field(None, description="Ray cluster address; default starts one")
+    lease_ttl_s: float = Field(600.0, gt=0, description="how long a claimed result stays claimed")
+    transient_retries: int = Field(3, ge=0, description="retries of transient failures")
+    retry_backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each time")
+    http_timeout_s: float = Field(30.0, gt=0)
+    url_allow: list[str] = Field(
+        default_factory=list,
+        description="hosts or CIDR ranges URL intake may reach although they are private",
+    )
+    limits: Limits = Field(default_factory=Limits)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def store_url(self) -> str:
+        """The store URL in effect."""
+        return self.store or f"sqlite:///{self.data_dir / 'cintel.db'}"
+
+    @property
+    def artifacts_url(self) -> str:
+        """The artifact location in effect."""
+        return self.artifacts or str(self.data_dir / "artifacts")
+
+    @property
+    def blobs_dir(self) -> Path:
+        """Where downloaded originals are kept, by SHA-256."""
+        return self.data_dir / "blobs"

@@ -1,0 +1,111 @@
+"""The one exception tree of cintel.
+
+Every error cintel raises on purpose derives from :class:`CintelError`, and its
+message says what failed, where, and what the user can do about it::
+
+    CintelError
+    ├── ConfigError              settings, pipeline files, unknown names
+    │   ├── UnknownNameError     an analyzer, pipeline, runner or store nobody registered
+    │   └── PipelineError        a cycle, a missing upstream, a bad TOML file
+    ├── MissingDependencyError   an optional extra is not installed
+    ├── StoreError               the store cannot be opened, migrated or written
+    ├── AnalysisError            one (content, analyzer) failed; carries a category
+    │   ├── BadInputError        the input is broken or unsupported ("bad_input")
+    │   ├── TransientError       worth retrying: a timeout, a 503 ("transient")
+    │   └── InternalError        a bug in cintel or an analyzer ("internal")
+    └── ModelError               a model cannot be found, verified or loaded
+
+Analysis errors are recorded per (content, analyzer) and never stop a batch;
+the others stop the command that hit them with their message.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureCategory(StrEnum):
+    """How a recorded failure should be handled by the user and the runner."""
+
+    BAD_INPUT = "bad_input"
+    TRANSIENT = "transient"
+    INTERNAL = "internal"
+
+
+class CintelError(Exception):
+    """Base of every error cintel raises on purpose."""
+
+
+class ConfigError(CintelError):
+    """A setting, file or name the user gave cannot be used."""
+
+
+class UnknownNameError(ConfigError):
+    """A name was looked up in a registry that does not hold it."""
+
+    def __init__(self, what: str, name: str, known: list[str] | tuple[str, ...]) -> None:
+        self.what = what
+        self.name = name
+        self.known = sorted(known)
+        listing = ", ".join(self.known) if self.known else "(none registered)"
+        super().__init__(f"unknown {what} {name!r}; known {what}s: {listing}")
+
+
+class PipelineError(ConfigError):
+    """A pipeline definition is invalid (cycle, missing analyzer, bad TOML)."""
+
+
+class MissingDependencyError(CintelError):
+    """An optional dependency is needed for a feature and is not installed."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the {package!r} package, which is not installed. "
+            f"Install it with: pip install 'cintel[{extra}]'"
+        )
+
+
+class StoreError(CintelError):
+    """The store could not be opened, migrated, read or written."""
+
+
+class ModelError(CintelError):
+    """A model could not be located, verified or loaded."""
+
+
+class AnalysisError(CintelError):
+    """One analysis failed; the category decides retry and reporting."""
+
+    category: FailureCategory = FailureCategory.INTERNAL
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class BadInputError(AnalysisError):
+    """The input is broken or unsupported; the message says what to do."""
+
+    category = FailureCategory.BAD_INPUT
+
+
+class TransientError(AnalysisError):
+    """A failure that may pass on retry (network, busy service)."""
+
+    category = FailureCategory.TRANSIENT
+
+
+class InternalError(AnalysisError):
+    """A bug: an analyzer raised something it did not mean to."""
+
+    category = FailureCategory.INTERNAL
+
+
+def categorize(exc: BaseException) -> FailureCategory:
+    """The failure category of any exception raised while analysing."""
+    if isinstance(exc, AnalysisError):
+        return exc.category
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return FailureCategory.TRANSIENT
+    return FailureCategory.INTERNAL

@@ -1,0 +1,177 @@
+"""Guarded HTTP(S) downloads: no internal addresses, bounded size, streamed to disk.
+
+Every hop of a redirect chain is resolved and checked before connecting:
+loopback, private, link-local, multicast, reserved and unspecified addresses
+are refused unless a host name or CIDR range is allow-listed
+(``CINTEL_URL_ALLOW``). Bodies stream to a temporary file while being hashed,
+and a body larger than the limit is cut off and refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from cintel.errors import BadInputError, TransientError
+
+MAX_REDIRECTS = 5
+_CHUNK = 1 << 16
+
+
+@dataclass
+class UrlPolicy:
+    """Which URLs may be fetched."""
+
+    allow: list[str] = field(default_factory=list)
+    max_bytes: int = 4 * 1024**3
+    timeout_s: float = 30.0
+
+    def _allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        nets = []
+        for entry in self.allow:
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                continue
+        return nets
+
+    def check(self, url: str) -> None:
+        """Refuse a URL whose scheme or resolved addresses are not allowed."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise BadInputError(f"URL scheme {parts.scheme!r} is not allowed (http or https)", source=url)
+        host = parts.hostname
+        if not host:
+            raise BadInputError("URL has no host", source=url)
+        if host in self.allow:
+            return
+        try:
+            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        except socket.gaierror as exc:
+            raise TransientError(f"cannot resolve host {host!r} ({exc}); check the URL", source=url) from exc
+        allowed = self._allowed_networks()
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if getattr(address, "ipv4_mapped", None):
+                address = address.ipv4_mapped  # type: ignore[union-attr]
+            internal = (
+                address.is_private
+                or address.is_loopback
+                or address.is_link_local
+                or address.is_multicast
+                or address.is_reserved
+                or address.is_unspecified
+            )
+            if internal and not any(address in net for net in allowed):
+                raise BadInputError(
+                    f"refused: {host} resolves to the internal address {address}; fetching it "
+                    "is not allowed (add the host or range to CINTEL_URL_ALLOW to permit it)",
+                    source=url,
+                )
+
+
+@dataclass
+class Download:
+    """A fetched body on disk with its hash, or a note that it did not change."""
+
+    path: Path | None
+    sha256: str | None
+    size: int
+    final_url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    not_modified: bool = False
+
+
+def fetch(
+    url: str,
+    policy: UrlPolicy,
+    dest_dir: Path,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Download:
+    """Download ``url`` into ``dest_dir`` (a temporary name; the caller renames it)."""
+    headers = {"User-Agent": "cintel/0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    current = url
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            policy.check(current)
+            try:
+                with client.stream("GET", current, headers=headers) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise BadInputError("redirect without a Location header", source=url)
+                        current = urljoin(current, location)
+                        continue
+                    if response.status_code == 304:
+                        return Download(None, None, 0, current, etag, last_modified, None, True)
+                    if response.status_code >= 500 or response.status_code == 429:
+                        raise TransientError(
+                            f"server answered {response.status_code}; try again later", source=url
+                        )
+                    if response.status_code >= 400:
+                        raise BadInputError(
+                            f"server answered {response.status_code} {response.reason_phrase}; "
+                            "check the URL",
+                            source=url,
+                        )
+                    return _save(response, url, current, policy, dest_dir)
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"timed out after {policy.timeout_s:.0f} s", source=url) from exc
+            except httpx.TransportError as exc:
+                raise TransientError(f"cannot connect ({exc}); is the host reachable?", source=url) from exc
+    raise BadInputError(f"more than {MAX_REDIRECTS} redirects", source=url)
+
+
+def _save(
+    response: httpx.Response, url: str, final_url: str, policy: UrlPolicy, dest_dir: Path
+) -> Download:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+        raise BadInputError(
+            f"is {int(declared):,} bytes, over the download limit of {policy.max_bytes:,} "
+            "(CINTEL_LIMIT_MAX_DOWNLOAD_BYTES)",
+            source=url,
+        )
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(prefix="download-", dir=dest_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in response.iter_bytes(_CHUNK):
+                size += len(chunk)
+                if size > policy.max_bytes:
+                    raise BadInputError(
+                        f"is larger than the download limit of {policy.max_bytes:,} bytes "
+                        "(CINTEL_LIMIT_MAX_DOWNLOAD_BYTES)",
+                        source=url,
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Download(
+        path=Path(tmp),
+        sha256=digest.hexdigest(),
+        size=size,
+        final_url=final_url,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        content_type=response.headers.get("content-type"),
+    )

@@ -1,0 +1,1 @@
+"""Safe reading of media: kind detection from bytes, probing, image opening, limits."""

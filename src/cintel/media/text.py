@@ -1,0 +1,93 @@
+"""Decoding text of unknown encoding, strictly: a wrong guess is worse than an error."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+from cintel.errors import BadInputError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CONTROL_OK = {9, 10, 12, 13}
+MAX_CHAOS = 0.05
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    """Text and the encoding it was decoded from."""
+
+    text: str
+    encoding: str
+
+
+def _control_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ord(ch) < 32 and ord(ch) not in _CONTROL_OK)
+    return bad / len(text)
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _guess(data: bytes) -> DecodedText | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return DecodedText(data.decode(encoding), encoding)
+            except UnicodeDecodeError:
+                return None
+    if b"\x00" in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text:
+        return DecodedText(text, "utf-8") if _control_ratio(text) < 0.01 else None
+    if _UTF8_MULTIBYTE.search(data):
+        # Valid UTF-8 sequences beside invalid ones: broken UTF-8, not a legacy encoding.
+        return None
+    best = from_bytes(data).best()
+    if best is None or best.chaos > MAX_CHAOS or best.encoding in ("utf_8", "ascii"):
+        return None
+    decoded = str(best)
+    if _control_ratio(decoded) >= 0.01:
+        return None
+    return DecodedText(decoded, best.encoding)
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file are text (decodable or not): no binary control bytes."""
+    if any(head.startswith(bom) for bom, _ in _BOMS):
+        return True
+    if b"\x00" in head:
+        return False
+    control = sum(1 for b in head if (b < 32 and b not in _CONTROL_OK) or b == 127)
+    return control / max(len(head), 1) < 0.01
+
+
+def decode_text(data: bytes, source: str | None = None) -> DecodedText:
+    """Decode a whole text file, or raise ``BadInputError`` saying where it breaks."""
+    decoded = _guess(data)
+    if decoded is not None:
+        return decoded
+    try:
+        data.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as exc:
+        where = f" (invalid UTF-8 at byte {exc.start}: {data[exc.start : exc.start + 4].hex(' ')})"
+    raise BadInputError(
+        f"is not valid UTF-8{where} and no other text encoding fits it; "
+        "re-save it as UTF-8 or check that it is really a text file",
+        source=source,
+    )

@@ -1,0 +1,165 @@
+"""The nouns every part of cintel shares: contents, segments, signals and their provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (stored and compared as such)."""
+    return datetime.now(UTC)
+
+
+class ContentKind(StrEnum):
+    """What a content is, detected from its bytes."""
+
+    AUDIO = "audio"
+    VIDEO = "video"
+    IMAGE = "image"
+    TEXT = "text"
+
+
+class ContentMetadata(BaseModel):
+    """Descriptive metadata from manifests, feeds and API calls; all optional."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = None
+    description: str | None = None
+    author: str | None = None
+    show: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    external_id: str | None = None
+    duration_s: float | None = None
+
+    def merged(self, other: ContentMetadata) -> ContentMetadata:
+        """This metadata with every field that ``other`` sets taken from ``other``."""
+        data = self.model_dump(exclude_none=True)
+        data.update(other.model_dump(exclude_none=True))
+        return ContentMetadata.model_validate(data)
+
+
+class Source(BaseModel):
+    """One place a content was seen: a path, a URL, a feed entry."""
+
+    uri: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    seen_at: datetime = Field(default_factory=utcnow)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Content(BaseModel):
+    """One item. Its identity is the SHA-256 of its bytes."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, hex")
+    kind: ContentKind
+    mime: str
+    size: int = Field(ge=0)
+    location: str = Field(description="a local path the bytes can be read from")
+    metadata: ContentMetadata = Field(default_factory=ContentMetadata)
+    tenant: str = "default"
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def short_id(self) -> str:
+        """The first 12 hex digits, enough to name a content on a screen."""
+        return self.id[:12]
+
+
+class Segment(BaseModel):
+    """The one shape for everything time-coded: words, turns, chapters, shots, flags.
+
+    Times are seconds from the start of the content; ``end >= start``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    label: str | None = None
+    score: float | None = None
+    text: str | None = None
+    speaker: str | None = None
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Segment:
+        if self.end < self.start:
+            raise ValueError(f"segment ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+class Provenance(BaseModel):
+    """How a signal was made: enough to reproduce it and to account for its cost."""
+
+    analyzer: str
+    version: str
+    config_hash: str
+    model_id: str | None = None
+    model_checksum: str | None = None
+    input_keys: list[str] = Field(default_factory=list)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    gpu_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Signal(BaseModel):
+    """One analyzer's output for one content: typed value, segments and provenance."""
+
+    result_key: str
+    content_id: str
+    analyzer: str
+    value: dict[str, Any]
+    segments: list[Segment] = Field(default_factory=list)
+    provenance: Provenance
+
+    @property
+    def version(self) -> str:
+        """The analyzer version that produced this signal."""
+        return self.provenance.version
+
+
+class Failure(BaseModel):
+    """A recorded failure of one (content, analyzer), or of ingesting one source."""
+
+    analyzer: str = Field(description="the analyzer, or 'ingest' for a source that failed")
+    category: str
+    message: str
+    content_id: str | None = None
+    source: str | None = None
+    version: str | None = None
+    result_key: str | None = None
+    traceback: str | None = None
+    attempts: int = 1
+    run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Run(BaseModel):
+    """One execution of a pipeline over a set of sources."""
+
+    id: str
+    pipeline: str
+    runner: str
+    workers: int
+    status: str = "running"
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    argv: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""Result keys: the one rule that gives caching, incremental runs and backfills.
+
+A result's key is the SHA-256 of the content id, analyzer name and version,
+config hash, the keys of the upstream results it reads and the checksums of the
+models it loads. A result with a key that exists is never computed again; a
+change to any of these parts changes the key, and so recomputes the analyzer
+and, through their upstream keys, everything downstream of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces, so equal values hash equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def sha256_text(text: str) -> str:
+    """Hex SHA-256 of a UTF-8 string."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def config_hash(config: BaseModel) -> str:
+    """Hash of an analyzer config's JSON form."""
+    return sha256_text(canonical_json(config.model_dump(mode="json")))
+
+
+def result_key(
+    content_id: str,
+    analyzer: str,
+    version: str,
+    config_digest: str,
+    upstream: Mapping[str, str],
+    model_checksums: Sequence[str] = (),
+) -> str:
+    """The key of one analyzer's result on one content."""
+    return sha256_text(
+        canonical_json(
+            {
+                "content": content_id,
+                "analyzer": analyzer,
+                "version": version,
+                "config": config_digest,
+                "upstream": dict(sorted(upstream.items())),
+                "models": list(model_checksums),
+            }
+        )
+    )

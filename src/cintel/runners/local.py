@@ -1,0 +1,60 @@
+"""The embedded default runner: a pool of worker processes on this machine.
+
+Worker processes are started with ``spawn`` (no inherited threads or open
+database connections). A worker that dies — a segfault in a decoder, the
+kernel's OOM killer — loses its batch; the scheduler splits that batch and
+retries its items one by one, so only the culprit is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import cast
+
+from cintel.runners.base import Done, Executor
+from cintel.runners.worker import Batch, run_batch
+
+
+class LocalExecutor(Executor):
+    """Batches on a process pool of ``workers`` processes."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def submit(self, batch: Batch) -> object:
+        return self._get_pool().submit(run_batch, batch)
+
+    def wait(self, handles: list[object], timeout: float) -> list[Done]:
+        futures = cast(list[Future[list]], handles)  # type: ignore[type-arg]
+        done, _ = wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        out = []
+        broken = False
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                broken = True
+                out.append(Done(future, None, error))
+            else:
+                out.append(Done(future, future.result()))
+        if broken and self._pool is not None:
+            # A dead worker breaks the whole pool; start a fresh one for what follows.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,182 @@
+"""What runs inside a worker process: one batch of one analyzer, failures caught per item.
+
+This is the user-code boundary: whatever an analyzer raises is turned into a
+recorded failure naming the content, the analyzer and its version, with the
+traceback kept for internal errors. Transient failures are retried here with
+exponential backoff. Analyzer instances (and the models they load) are kept
+per process, so ``setup()`` runs once per worker, not once per batch.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cintel.analyzers.base import AnalysisInput, Analyzer, Result, as_result
+from cintel.config import Limits
+from cintel.errors import AnalysisError, FailureCategory, TransientError, categorize
+from cintel.model import Content, Failure, Provenance, Signal
+
+
+@dataclass
+class WorkItem:
+    """One content to analyse, with the upstream signals it reads."""
+
+    key: str
+    content: Content
+    upstream: dict[str, Signal] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """Items for one analyzer, shipped to a worker as one unit."""
+
+    analyzer: type[Analyzer]
+    config: dict[str, Any]
+    config_hash: str
+    items: list[WorkItem]
+    limits: Limits
+    run_id: str | None = None
+    retries: int = 3
+    backoff_s: float = 0.5
+    model_checksums: tuple[str, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """The result of one item: a signal or a failure."""
+
+    key: str
+    signal: Signal | None = None
+    failure: Failure | None = None
+
+
+_instances: dict[tuple[str, str, str], Analyzer] = {}
+
+
+def _instance(batch: Batch) -> Analyzer:
+    cls = batch.analyzer
+    ident = (cls.name, cls.version, batch.config_hash)
+    analyzer = _instances.get(ident)
+    if analyzer is None:
+        analyzer = cls(batch.config, batch.limits)
+        analyzer.setup()
+        _instances[ident] = analyzer
+    return analyzer
+
+
+def _failure(batch: Batch, item: WorkItem, exc: BaseException, attempts: int) -> Failure:
+    cls = batch.analyzer
+    category = categorize(exc)
+    where = item.content.location
+    if isinstance(exc, AnalysisError):
+        message = str(exc) if exc.source else f"{where}: {exc}"
+    else:
+        message = (
+            f"{cls.name} {cls.version} failed on {where} ({item.content.short_id}): "
+            f"{type(exc).__name__}: {exc}. This is a bug in the analyzer; the traceback is recorded."
+        )
+    return Failure(
+        analyzer=cls.name,
+        version=cls.version,
+        category=category.value,
+        message=message,
+        content_id=item.content.id,
+        source=where,
+        result_key=item.key,
+        traceback=traceback.format_exc() if category is FailureCategory.INTERNAL else None,
+        attempts=attempts,
+        run_id=batch.run_id,
+    )
+
+
+def _signal(batch: Batch, item: WorkItem, result: Result, wall_s: float, cpu_s: float) -> Signal:
+    cls = batch.analyzer
+    value = result.value
+    if not isinstance(value, cls.Output):
+        value = cls.Output.model_validate(value.model_dump() if isinstance(value, BaseModel) else value)
+    model_checksum = result.model_checksum or (",".join(batch.model_checksums) or None)
+    return Signal(
+        result_key=item.key,
+        content_id=item.content.id,
+        analyzer=cls.name,
+        value=value.model_dump(mode="json"),
+        segments=result.segments,
+        provenance=Provenance(
+            analyzer=cls.name,
+            version=cls.version,
+            config_hash=batch.config_hash,
+            model_id=result.model_id or (",".join(cls.models) or None),
+            model_checksum=model_checksum,
+            input_keys=sorted(s.result_key for s in item.upstream.values()),
+            wall_s=wall_s,
+            cpu_s=cpu_s,
+            gpu_s=result.gpu_s,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=result.cost_usd,
+            run_id=batch.run_id,
+        ),
+    )
+
+
+def _input(item: WorkItem) -> AnalysisInput:
+    return AnalysisInput(content=item.content, path=item.content.location, upstream=item.upstream)
+
+
+def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
+    delay = batch.backoff_s
+    attempts = 0
+    while True:
+        attempts += 1
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        try:
+            result = as_result(analyzer.analyze(_input(item)))
+            signal = _signal(
+                batch, item, result, time.perf_counter() - wall0, time.process_time() - cpu0
+            )
+            return Outcome(item.key, signal=signal)
+        except TransientError as exc:
+            if attempts > batch.retries:
+                return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
+            time.sleep(delay)
+            delay *= 2
+        except (Exception, ValidationError) as exc:  # noqa: BLE001 - the user-code boundary
+            return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
+
+
+def run_batch(batch: Batch) -> list[Outcome]:
+    """Analyse every item of a batch; never raises for an item's failure."""
+    try:
+        analyzer = _instance(batch)
+    except Exception as exc:  # noqa: BLE001 - setup failure fails every item
+        return [Outcome(i.key, failure=_failure(batch, i, exc, 1)) for i in batch.items]
+    if type(analyzer).analyze_batch is Analyzer.analyze_batch or len(batch.items) == 1:
+        return [_one(batch, analyzer, item) for item in batch.items]
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    try:
+        answers = analyzer.analyze_batch([_input(i) for i in batch.items])
+    except Exception:  # noqa: BLE001 - fall back to one at a time to isolate the culprit
+        return [_one(batch, analyzer, item) for item in batch.items]
+    share = 1.0 / len(batch.items)
+    wall = (time.perf_counter() - wall0) * share
+    cpu = (time.process_time() - cpu0) * share
+    outcomes = []
+    for item, answer in zip(batch.items, answers, strict=True):
+        if isinstance(answer, TransientError):
+            outcomes.append(_one(batch, analyzer, item))
+        elif isinstance(answer, Exception):
+            try:
+                raise answer
+            except Exception as exc:  # noqa: BLE001 - keeps the traceback for the record
+                outcomes.append(Outcome(item.key, failure=_failure(batch, item, exc, 1)))
+        else:
+            try:
+                outcomes.append(Outcome(item.key, signal=_signal(batch, item, as_result(answer), wall, cpu)))
+            except Exception as exc:  # noqa: BLE001 - an invalid output is the analyzer's bug
+                outcomes.append(Outcome(item.key, failure=_failure(batch, item, exc, 1)))
+    return outcomes

@@ -1,0 +1,149 @@
+"""The relational schema shared by the SQLite and PostgreSQL stores.
+
+This is the current shape; ``migrations/`` holds how each released shape is
+reached, and a test checks that migrating an empty database gives exactly this.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+HEAD_REVISION = "0001"
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+metadata = MetaData()
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("location", Text, nullable=False),
+    Column("title", Text),
+    Column("author", Text),
+    Column("show", Text),
+    Column("published", DateTime(timezone=True)),
+    Column("language", String(35)),
+    Column("external_id", String(255)),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_contents_id", "id"),
+    Index("ix_contents_kind", "tenant", "kind"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("content_id", String(64), nullable=False),
+    Column("size", BigInteger),
+    Column("mtime_ns", BigInteger),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("metadata", Json, nullable=False),
+    UniqueConstraint("tenant", "uri", name="uq_sources_tenant_uri"),
+    Index("ix_sources_content", "content_id"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("result_key", String(64), primary_key=True),
+    Column("content_id", String(64), nullable=False),
+    Column("analyzer", String(100), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("value", Json, nullable=False),
+    Column("model_id", Text),
+    Column("model_checksum", String(80)),
+    Column("input_keys", Json, nullable=False),
+    Column("wall_s", Float, nullable=False),
+    Column("cpu_s", Float, nullable=False),
+    Column("gpu_s", Float, nullable=False),
+    Column("tokens_in", Integer, nullable=False),
+    Column("tokens_out", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("run_id", String(36)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_signals_content_analyzer", "content_id", "analyzer", "created_at"),
+    Index("ix_signals_analyzer", "analyzer", "version"),
+    Index("ix_signals_run", "run_id"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("result_key", String(64), nullable=False),
+    Column("content_id", String(64), nullable=False),
+    Column("analyzer", String(100), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("label", Text),
+    Column("score", Float),
+    Column("text", Text),
+    Column("speaker", String(64)),
+    Column("attrs", Json, nullable=False),
+    Index("ix_segments_result", "result_key", "idx"),
+    Index("ix_segments_content", "content_id", "analyzer", "start_s"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pipeline", String(200), nullable=False),
+    Column("runner", String(32), nullable=False),
+    Column("workers", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("argv", Json, nullable=False),
+    Column("summary", Json, nullable=False),
+)
+
+failures = Table(
+    "failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36)),
+    Column("content_id", String(64)),
+    Column("source", Text),
+    Column("analyzer", String(100), nullable=False),
+    Column("version", String(32)),
+    Column("result_key", String(64)),
+    Column("category", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("traceback", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_failures_run", "run_id"),
+    Index("ix_failures_content", "content_id", "analyzer"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("result_key", String(64), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
