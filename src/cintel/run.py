@@ -73,11 +73,17 @@ def ingest_and_plan(
     force: Sequence[str] = (),
     tenant: str = "default",
     progress: StageProgress | None = None,
+    record: bool = True,
 ) -> tuple[list[Content], list[Failure], int, Plan]:
-    """Ingest the inputs and plan the pipeline over them (``cintel plan`` stops here)."""
+    """Ingest the inputs and plan the pipeline over them (``cintel plan`` stops here).
+
+    With ``record=False`` nothing is written to the store.
+    """
     progress = progress or StageProgress(enabled=False)
     progress.start("ingest", None)
-    ingestor = Ingestor(store, settings, tenant=tenant, on_item=lambda: progress.advance("ingest"))
+    ingestor = Ingestor(
+        store, settings, tenant=tenant, on_item=lambda: progress.advance("ingest"), record=record
+    )
     ingested = ingestor.ingest(list(inputs))
     progress.finish("ingest")
     the_plan = plan(ingested.contents, pipeline, store, force=force)

@@ -8,10 +8,16 @@ runner calls ``setup()`` once per worker and then ``analyze`` or
 
 Third-party packages register analyzers through the entry point group
 ``cintel.analyzers``; cintel's own analyzers are registered the same way.
+Modules named in ``CINTEL_PLUGINS`` (comma-separated) are imported too and
+every analyzer class they define is registered, for analyzers under
+development that are not packaged yet.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -26,6 +32,7 @@ from cintel.errors import ConfigError, UnknownNameError
 from cintel.model import Content, ContentKind, Segment, Signal
 
 ENTRY_POINT_GROUP = "cintel.analyzers"
+PLUGINS_ENV = "CINTEL_PLUGINS"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
@@ -111,7 +118,7 @@ class Analyzer(ABC):
     def describe(cls) -> str:
         """The first paragraph of the docstring: what the analyzer is for."""
         doc = (cls.__doc__ or "").strip()
-        return doc.split("\n\n", 1)[0].replace("\n", " ")
+        return " ".join(doc.split("\n\n", 1)[0].split())
 
     def setup(self) -> None:
         """Load models and other heavy state; called once per worker before any analysis."""
@@ -158,6 +165,23 @@ class Registry:
                     f"whose name is {getattr(cls, 'name', None)!r}; make them match"
                 )
             self.register(cls, replace=True)
+        for module_name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
+            self.load_module(module_name.strip())
+
+    def load_module(self, module_name: str) -> list[str]:
+        """Register every analyzer class defined in a module (``CINTEL_PLUGINS`` does this)."""
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(
+                f"cannot import analyzer module {module_name!r} named in {PLUGINS_ENV}: {exc}"
+            ) from exc
+        names = []
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Analyzer) and cls.__module__ == module.__name__ and not inspect.isabstract(cls):
+                self.register(cls, replace=True)
+                names.append(cls.name)
+        return names
 
     def register(self, cls: type[Analyzer], *, replace: bool = False) -> type[Analyzer]:
         """Add an analyzer class (usable as a decorator); names are unique."""

@@ -68,8 +68,10 @@ class Ingestor:
         settings: Settings | None = None,
         tenant: str = "default",
         on_item: Callable[[], None] | None = None,
+        record: bool = True,
     ) -> None:
         self.store = store
+        self.record = record
         self.settings = settings or Settings()
         self.tenant = tenant
         self.on_item = on_item or (lambda: None)
@@ -96,7 +98,11 @@ class Ingestor:
             except AnalysisError as exc:
                 self._fail(ref, exc)
         self._ingest_locals(locals_)
-        self._result.new = self.store.add_contents(self._pairs)
+        if self.record:
+            self._result.new = self.store.add_contents(self._pairs)
+        else:
+            known = self.store.get_contents([c.id for c, _ in self._pairs], self.tenant)
+            self._result.new = len({c.id for c, _ in self._pairs} - set(known))
         self._result.contents = list(self._order.values())
         return self._result
 
@@ -321,6 +327,8 @@ class Ingestor:
     def _remember_feed(self, url: str, download: Download, path: Path, source_meta: dict[str, Any]) -> None:
         """Keep the feed document itself as a source, so revalidation can skip it next time."""
         assert download.sha256 is not None
+        if not self.record:
+            return
         feed = Content(
             id=download.sha256,
             kind="text",

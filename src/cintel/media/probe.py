@@ -100,6 +100,8 @@ def probe(path: str | Path, limits: Limits | None = None, source: str | None = N
                 rate = s.average_rate or s.guessed_rate
                 info.fps = float(rate) if rate else None
             infos[s.index] = info
+        container_name = container.format.name
+        container_bit_rate = container.bit_rate or None
         declared = container.duration / 1_000_000 if container.duration else None
         if declared and declared > limits.max_duration_s:
             raise BadInputError(
@@ -143,9 +145,9 @@ def probe(path: str | Path, limits: Limits | None = None, source: str | None = N
             source=label,
         )
     return ProbeInfo(
-        container=container.format.name,
+        container=container_name,
         duration_s=duration,
         declared_duration_s=declared,
-        bit_rate=container.bit_rate or None,
+        bit_rate=container_bit_rate,
         streams=list(infos.values()),
     )

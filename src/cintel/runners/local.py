@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
 from typing import cast
 
 from cintel.runners.base import Done, Executor
@@ -34,7 +35,17 @@ class LocalExecutor(Executor):
         return self._pool
 
     def submit(self, batch: Batch) -> object:
-        return self._get_pool().submit(run_batch, batch)
+        try:
+            return self._get_pool().submit(run_batch, batch)
+        except BrokenProcessPool:
+            # The pool broke after the last wait; its batches come back as errors from wait().
+            self._discard_pool()
+            return self._get_pool().submit(run_batch, batch)
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def wait(self, handles: list[object], timeout: float) -> list[Done]:
         futures = cast(list[Future[list]], handles)  # type: ignore[type-arg]
@@ -48,10 +59,9 @@ class LocalExecutor(Executor):
                 out.append(Done(future, None, error))
             else:
                 out.append(Done(future, future.result()))
-        if broken and self._pool is not None:
+        if broken:
             # A dead worker breaks the whole pool; start a fresh one for what follows.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            self._discard_pool()
         return out
 
     def close(self) -> None:

@@ -109,6 +109,8 @@ class Scheduler:
             if not missing:
                 self._ready[task.analyzer].append(task)
         self._inflight: dict[object, Batch] = {}
+        self._suspects: deque[Task] = deque()
+        self._isolated: Batch | None = None
         self._held_elsewhere: dict[str, Task] = {}
         self._mean_s: dict[str, float] = {}
         self._last_renew = time.monotonic()
@@ -138,7 +140,7 @@ class Scheduler:
                 self._poll_elsewhere()
 
     def _has_ready(self) -> bool:
-        return any(self._ready.values())
+        return bool(self._suspects) or any(self._ready.values())
 
     def _batch_size(self, name: str, task: Task) -> int:
         fixed = task.step.cls.resources.batch_size
@@ -150,6 +152,11 @@ class Scheduler:
         return max(1, min(size, spread, MAX_BATCH))
 
     def _dispatch(self) -> None:
+        if self._suspects:
+            # After a worker died, suspects run alone, so a death names its culprit.
+            if not self._inflight:
+                self._isolated = self._send([self._suspects.popleft()])
+            return
         while len(self._inflight) < self.executor.slots and self._has_ready():
             # Deeper analyzers first, so contents finish (and free memory) early.
             name = next(n for n in reversed(self._order) if self._ready[n])
@@ -158,7 +165,8 @@ class Scheduler:
             tasks = [queue.popleft() for _ in range(min(size, len(queue)))]
             self._send(tasks)
 
-    def _send(self, tasks: list[Task]) -> None:
+    def _send(self, tasks: list[Task]) -> Batch | None:
+        """Claim, then submit the tasks as one batch; returns it (None when nothing was left)."""
         expires = utcnow() + timedelta(seconds=self.settings.lease_ttl_s)
         keys = [t.key for t in tasks]
         held = self.store.claim(keys, self.owner, expires)
@@ -167,7 +175,7 @@ class Scheduler:
                 self._held_elsewhere[task.key] = task
         mine = [t for t in tasks if t.key in held]
         if not mine:
-            return
+            return None
         unforced = [t.key for t in mine if t.key not in self._forced]
         done_elsewhere = self.store.existing_keys(unforced) if unforced else set()
         if done_elsewhere:
@@ -177,7 +185,7 @@ class Scheduler:
                     self._finish(task, elsewhere=True)
         mine = [t for t in mine if t.key not in done_elsewhere]
         if not mine:
-            return
+            return None
         step = mine[0].step
         upstream_keys = {k for t in mine for _, k in t.upstream}
         upstream = self.store.signals_by_keys(upstream_keys) if upstream_keys else {}
@@ -200,9 +208,12 @@ class Scheduler:
             model_checksums=tuple(model_checksums(step)),
         )
         self._inflight[self.executor.submit(batch)] = batch
+        return batch
 
     # results -----------------------------------------------------------------------
     def _absorb(self, batch: Batch, outcomes: list[Outcome]) -> None:
+        if batch is self._isolated:
+            self._isolated = None
         signals = [o.signal for o in outcomes if o.signal is not None]
         failures = [o.failure for o in outcomes if o.failure is not None]
         forced = any(s.result_key in self._forced for s in signals)
@@ -225,15 +236,16 @@ class Scheduler:
                 self._fail(task)
 
     def _lost(self, batch: Batch, error: BaseException | None) -> None:
-        """A worker died with the batch: retry its items singly; a single item is the culprit."""
+        """A worker died with the batch (a dead worker takes every batch in flight with it).
+
+        Its items become suspects and are retried one at a time with nothing else
+        in flight; a suspect whose worker dies while alone is the culprit.
+        """
         tasks = [self._tasks[item.key] for item in batch.items]
-        if len(tasks) > 1:
-            for task in reversed(tasks):
-                self._ready[task.analyzer].appendleft(task)
-            # Force single-item batches for these by sending them right away.
-            for _ in tasks:
-                name = tasks[0].analyzer
-                self._send([self._ready[name].popleft()])
+        alone = batch is self._isolated
+        self._isolated = None
+        if not alone:
+            self._suspects.extend(tasks)
             return
         task = tasks[0]
         cls = batch.analyzer

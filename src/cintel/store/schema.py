@@ -6,6 +6,8 @@ reached, and a test checks that migrating an empty database gives exactly this.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,10 +23,40 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 HEAD_REVISION = "0001"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, written and read back aware in UTC on every backend.
+
+    SQLite keeps the wall time and drops the offset, and PostgreSQL answers in
+    the session's time zone; converting on the way in and out makes both agree.
+    A naive time is taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @staticmethod
+    def _utc(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return self._utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return self._utc(value)
+
+
 metadata = MetaData()
 
 contents = Table(
@@ -39,11 +71,11 @@ contents = Table(
     Column("title", Text),
     Column("author", Text),
     Column("show", Text),
-    Column("published", DateTime(timezone=True)),
+    Column("published", UtcDateTime),
     Column("language", String(35)),
     Column("external_id", String(255)),
     Column("metadata", Json, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Index("ix_contents_id", "id"),
     Index("ix_contents_kind", "tenant", "kind"),
 )
@@ -57,7 +89,7 @@ sources = Table(
     Column("content_id", String(64), nullable=False),
     Column("size", BigInteger),
     Column("mtime_ns", BigInteger),
-    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
     Column("metadata", Json, nullable=False),
     UniqueConstraint("tenant", "uri", name="uq_sources_tenant_uri"),
     Index("ix_sources_content", "content_id"),
@@ -82,7 +114,7 @@ signals = Table(
     Column("tokens_out", Integer, nullable=False),
     Column("cost_usd", Float, nullable=False),
     Column("run_id", String(36)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Index("ix_signals_content_analyzer", "content_id", "analyzer", "created_at"),
     Index("ix_signals_analyzer", "analyzer", "version"),
     Index("ix_signals_run", "run_id"),
@@ -115,8 +147,8 @@ runs = Table(
     Column("runner", String(32), nullable=False),
     Column("workers", Integer, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
     Column("argv", Json, nullable=False),
     Column("summary", Json, nullable=False),
 )
@@ -135,7 +167,7 @@ failures = Table(
     Column("message", Text, nullable=False),
     Column("traceback", Text),
     Column("attempts", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Index("ix_failures_run", "run_id"),
     Index("ix_failures_content", "content_id", "analyzer"),
 )
@@ -145,5 +177,5 @@ leases = Table(
     metadata,
     Column("result_key", String(64), primary_key=True),
     Column("owner", String(200), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )

@@ -160,7 +160,12 @@ class SqlStore(Store):
                     existing.update({row.id: row for row in rows})
                 fresh = [self._content_row(c) for cid, c in wanted.items() if cid not in existing]
                 if fresh:
-                    conn.execute(sa.insert(schema.contents), fresh)
+                    # Another writer may insert the same content between our read and
+                    # write (PostgreSQL); the content is the same bytes, so theirs is fine.
+                    insert = self._insert(schema.contents).on_conflict_do_nothing(
+                        index_elements=["tenant", "id"]
+                    )
+                    conn.execute(insert, fresh)
                     new += len(fresh)
                 for cid, content in wanted.items():
                     if cid in existing:

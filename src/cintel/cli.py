@@ -1,0 +1,434 @@
+"""The ``cintel`` command: thin commands over the library functions of the same names."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cintel.analyzers import registry
+from cintel.config import Settings
+from cintel.errors import CintelError
+from cintel.models import model_registry
+from cintel.pipeline import builtin_names, load_pipeline
+
+app = typer.Typer(
+    name="cintel",
+    help="Content intelligence: turn audio, video, images and text into typed, time-coded signals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="store URL (sqlite:///path or postgresql://…); env CINTEL_STORE")
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="folder of the default store and artifacts (.cintel)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant the contents belong to")]
+
+
+def _settings(store: str | None = None, data_dir: Path | None = None, **extra: Any) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if store:
+        overrides["store"] = store
+    if data_dir:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _open(settings: Settings) -> Any:
+    from cintel.store import open_store
+
+    return open_store(settings.store_url)
+
+
+def _resolve(store: Any, ref: str, tenant: str) -> Any:
+    content = store.get_content(ref, tenant)
+    if content is None and Path(ref).exists():
+        content = store.get_content(str(Path(ref).resolve()), tenant)
+    if content is None:
+        raise CintelError(f"no content matches {ref!r}; give a content id, an id prefix or a path that was run")
+    return content
+
+
+@app.command()
+def run(
+    inputs: Annotated[list[str], typer.Argument(help="paths, globs, folders, URLs, manifests (.jsonl/.csv), feeds")],
+    pipeline: Annotated[str, typer.Option("--pipeline", "-p", help="built-in name or TOML file")] = "auto",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    runner: Annotated[str | None, typer.Option("--runner", help="local (default) or ray")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address")] = None,
+    force: Annotated[list[str] | None, typer.Option("--force", help="recompute this analyzer (repeatable)")] = None,
+    tenant: TenantOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest inputs and compute every signal of the pipeline that is not stored yet."""
+    from cintel.run import run_pipeline
+
+    settings = _settings(store, data_dir, runner=runner, workers=workers, ray_address=ray_address)
+    report = run_pipeline(
+        inputs, pipeline, settings, force=force or [], tenant=tenant, show_progress=not as_json
+    )
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        _print_run(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_run(report: Any) -> None:
+    table = Table(title=f"run {report.run_id[:8]} · pipeline {report.pipeline}")
+    for column in ("analyzer", "total", "cached", "computed", "failed", "blocked", "elsewhere"):
+        table.add_column(column, justify="left" if column == "analyzer" else "right")
+    for name, c in report.counts.items():
+        table.add_row(name, str(c.total), str(c.cached), str(c.computed), str(c.failed), str(c.blocked), str(c.elsewhere))
+    out.print(table)
+    out.print(
+        f"{report.contents} contents ({report.new_contents} new) in {report.wall_s:.2f} s; "
+        f"{len(report.failures)} failures"
+    )
+    for failure in report.failures[:20]:
+        out.print(f"[red]{failure.category}[/red] [bold]{failure.analyzer}[/bold]: {failure.message}", highlight=False)
+    if len(report.failures) > 20:
+        out.print(f"… {len(report.failures) - 20} more: cintel failures --run {report.run_id}")
+
+
+@app.command()
+def plan(
+    inputs: Annotated[list[str], typer.Argument(help="what `cintel run` would take")],
+    pipeline: Annotated[str, typer.Option("--pipeline", "-p")] = "auto",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    force: Annotated[list[str] | None, typer.Option("--force")] = None,
+    tenant: TenantOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what would run and what is cached; nothing is executed or written."""
+    from cintel.run import ingest_and_plan
+
+    settings = _settings(store, data_dir)
+    spec = load_pipeline(pipeline)
+    with _open(settings) as st:
+        contents, failures, new, the_plan = ingest_and_plan(
+            st, inputs, spec, settings, force or [], tenant, record=False
+        )
+    counts = the_plan.counts()
+    if as_json:
+        _print_json(
+            {
+                "pipeline": spec.name,
+                "contents": len(contents),
+                "new_contents": new,
+                "analyzers": counts,
+                "todo": len(the_plan.todo),
+                "unmatched": [c.location for c in the_plan.unmatched],
+                "failures": [f.model_dump(mode="json") for f in failures],
+            }
+        )
+        return
+    table = Table(title=f"plan · pipeline {spec.name} · {len(contents)} contents ({new} new)")
+    for column in ("analyzer", "total", "cached", "to compute"):
+        table.add_column(column, justify="left" if column == "analyzer" else "right")
+    for name, row in counts.items():
+        table.add_row(name, str(row["total"]), str(row["cached"]), str(row["todo"]))
+    out.print(table)
+    for content in the_plan.unmatched:
+        out.print(f"[yellow]no analyzer of {spec.name} takes {content.kind.value}[/yellow]: {content.location}")
+    for failure in failures:
+        out.print(f"[red]{failure.category}[/red]: {failure.message}", highlight=False)
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="content id, id prefix, or a path/URL it was seen at")],
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """The content, its sources and a table of its signals."""
+    with _open(_settings(store, data_dir)) as st:
+        content = _resolve(st, ref, tenant)
+        sources = st.sources_of(content.id, tenant)
+        signals = st.get_signals(content.id)
+        failures = st.failures(content_id=content.id)
+    if as_json:
+        _print_json(
+            {
+                "content": content.model_dump(mode="json"),
+                "sources": [s.model_dump(mode="json") for s in sources],
+                "signals": [
+                    {"analyzer": s.analyzer, "version": s.version, "result_key": s.result_key, "value": s.value,
+                     "segments": len(s.segments), "created_at": s.provenance.created_at.isoformat()}
+                    for s in signals
+                ],
+                "failures": [f.model_dump(mode="json") for f in failures],
+            }
+        )
+        return
+    meta = content.metadata.model_dump(exclude_none=True)
+    out.print(f"[bold]{content.id}[/bold]  {content.kind.value}  {content.mime}  {content.size:,} bytes")
+    for key, value in meta.items():
+        out.print(f"  {key}: {value}", highlight=False)
+    for source in sources:
+        out.print(f"  seen at {source.uri}", highlight=False)
+    table = Table(title="signals")
+    for column in ("analyzer", "version", "segments", "value"):
+        table.add_column(column)
+    for sig in signals:
+        preview = json.dumps(sig.value, ensure_ascii=False)
+        table.add_row(sig.analyzer, sig.version, str(len(sig.segments)), preview[:100] + ("…" if len(preview) > 100 else ""))
+    out.print(table)
+    for failure in failures[:5]:
+        out.print(f"[red]{failure.category}[/red] {failure.analyzer}: {failure.message}", highlight=False)
+
+
+@app.command()
+def signals(
+    content_id: Annotated[str, typer.Argument(help="content id, prefix or path")],
+    analyzer: Annotated[str | None, typer.Option("--analyzer", "-a")] = None,
+    version: Annotated[str | None, typer.Option("--version")] = None,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="every stored version")] = False,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Signals of one content: the newest per analyzer, or a given version, or all."""
+    with _open(_settings(store, data_dir)) as st:
+        content = _resolve(st, content_id, tenant)
+        found = st.get_signals(content.id, analyzer=analyzer, version=version, all_versions=all_versions)
+    if as_json:
+        _print_json([s.model_dump(mode="json") for s in found])
+        return
+    if not found:
+        out.print("no signals")
+    for sig in found:
+        out.rule(f"{sig.analyzer} {sig.version}")
+        out.print_json(json.dumps(sig.value, ensure_ascii=False))
+        p = sig.provenance
+        out.print(
+            f"key {sig.result_key[:16]}… config {p.config_hash[:12]} wall {p.wall_s:.3f}s cpu {p.cpu_s:.3f}s "
+            f"model {p.model_id or '-'} segments {len(sig.segments)}",
+            highlight=False,
+        )
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or parquet")] = "jsonl",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write into")] = Path("export"),
+    analyzer: Annotated[str | None, typer.Option("--analyzer", "-a")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the newest signals to JSONL or Parquet files."""
+    from cintel.export import export
+
+    with _open(_settings(store, data_dir)) as st:
+        counts = export(st, fmt, out_dir, analyzer=analyzer, tenant=tenant)
+    if as_json:
+        _print_json({"format": fmt, "out": str(out_dir), **counts})
+    else:
+        out.print(f"wrote {', '.join(f'{v} {k}' for k, v in counts.items())} to {out_dir}")
+
+
+@app.command()
+def analyzers(as_json: JsonOpt = False) -> None:
+    """Every registered analyzer: name, version, kinds, needs, resources."""
+    rows = [
+        {
+            "name": cls.name,
+            "version": cls.version,
+            "kinds": sorted(k.value for k in cls.kinds),
+            "needs": list(cls.needs),
+            "models": list(cls.models),
+            "resources": cls.resources.model_dump(),
+            "description": cls.describe(),
+            "config_schema": cls.Config.model_json_schema(),
+            "output_schema": cls.Output.model_json_schema(),
+        }
+        for cls in registry.all()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="analyzers")
+    for column in ("name", "version", "kinds", "needs", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["version"], ",".join(row["kinds"]), ",".join(row["needs"]) or "-", row["description"])
+    out.print(table)
+
+
+@app.command()
+def pipelines(as_json: JsonOpt = False) -> None:
+    """The built-in pipelines and what they run."""
+    specs = [load_pipeline(name).describe() for name in builtin_names()]
+    if as_json:
+        _print_json(specs)
+        return
+    table = Table(title="pipelines (built-in; a TOML file path works too)")
+    for column in ("name", "analyzers", "description"):
+        table.add_column(column)
+    for spec in specs:
+        steps = (
+            ", ".join(f"{k}→{v}" for k, v in spec["by_kind"].items())
+            if "by_kind" in spec
+            else ", ".join(a["name"] for a in spec["analyzers"])
+        )
+        table.add_row(spec["name"], steps, spec["description"])
+    out.print(table)
+
+
+@app.command()
+def models(
+    verify: Annotated[bool, typer.Option("--verify", help="check each model resolves offline and loads")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every model analyzers load: source, checksum, license, size."""
+    specs = model_registry.all()
+    results = {r.name: r for r in (model_registry.verify(s.name) for s in specs)} if verify else {}
+    rows = [
+        {
+            "name": s.name,
+            "source": s.source,
+            "checksum": s.checksum,
+            "license": s.license,
+            "size_bytes": s.size_bytes,
+            "description": s.description,
+            **({"ok": results[s.name].ok, "message": results[s.name].message} if verify else {}),
+        }
+        for s in specs
+    ]
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table(title="models")
+        for column in ("name", "source", "license", "size", "checksum") + (("verified",) if verify else ()):
+            table.add_column(column)
+        for row in rows:
+            cells = [row["name"], row["source"], row["license"], f"{row['size_bytes'] / 1e6:.1f} MB", row["checksum"][:12]]
+            if verify:
+                cells.append("[green]ok[/green]" if row["ok"] else f"[red]{row['message']}[/red]")
+            table.add_row(*cells)
+        out.print(table)
+        if not rows:
+            out.print("no models are declared by the installed analyzers")
+    if verify and not all(r.ok for r in results.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    run_id: Annotated[str | None, typer.Option("--run", help="one run's totals")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Totals of wall/CPU/GPU seconds, tokens and cost per analyzer, and recent runs."""
+    with _open(_settings(store, data_dir)) as st:
+        totals = st.totals(run_id)
+        runs = [st.get_run(run_id)] if run_id else st.list_runs(10)
+        contents = st.count_contents()
+        n_signals = st.count_signals()
+    runs = [r for r in runs if r is not None]
+    if as_json:
+        _print_json(
+            {
+                "contents": contents,
+                "signals": n_signals,
+                "analyzers": [vars(t) for t in totals],
+                "runs": [
+                    {k: v for k, v in r.model_dump(mode="json").items() if k != "summary"}
+                    | {"computed": r.summary.get("computed"), "failed": r.summary.get("failed")}
+                    for r in runs
+                ],
+            }
+        )
+        return
+    table = Table(title=f"{contents} contents · {n_signals} signals" + (f" · run {run_id[:8]}" if run_id else ""))
+    for column in ("analyzer", "version", "signals", "wall s", "cpu s", "gpu s", "tokens in/out", "cost $"):
+        table.add_column(column, justify="left" if column in ("analyzer", "version") else "right")
+    for t in totals:
+        table.add_row(
+            t.analyzer, t.version, str(t.signals), f"{t.wall_s:.2f}", f"{t.cpu_s:.2f}", f"{t.gpu_s:.2f}",
+            f"{t.tokens_in}/{t.tokens_out}", f"{t.cost_usd:.4f}",
+        )
+    out.print(table)
+    runs_table = Table(title="runs")
+    for column in ("run", "pipeline", "runner", "status", "started", "computed", "failed", "wall s"):
+        runs_table.add_column(column)
+    for r in runs:
+        runs_table.add_row(
+            r.id[:8], r.pipeline, r.runner, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(r.summary.get("computed", "")), str(r.summary.get("failed", "")), str(r.summary.get("wall_s", "")),
+        )
+    out.print(runs_table)
+
+
+@app.command()
+def failures(
+    run_id: Annotated[str | None, typer.Option("--run", help="one run's failures")] = None,
+    content: Annotated[str | None, typer.Option("--content", help="one content's failures")] = None,
+    tracebacks: Annotated[bool, typer.Option("--tracebacks", help="show tracebacks of internal errors")] = False,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recorded failures with their category and the message a user needs."""
+    with _open(_settings(store, data_dir)) as st:
+        found = st.failures(run_id=run_id, content_id=content)
+    if as_json:
+        _print_json([f.model_dump(mode="json") for f in found])
+        return
+    for f in found:
+        out.print(f"[red]{f.category}[/red] [bold]{f.analyzer}[/bold] {f.created_at:%Y-%m-%d %H:%M:%S}: {f.message}", highlight=False)
+        if tracebacks and f.traceback:
+            out.print(f.traceback, highlight=False)
+    if not found:
+        out.print("no failures recorded")
+
+
+def main() -> None:
+    """Entry point: run the app and turn cintel's errors into a clear message and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except CintelError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            err.print("aborted")
+            sys.exit(130)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

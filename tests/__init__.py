@@ -1,0 +1,1 @@
+"""cintel test suite (a package, so worker processes can import test analyzers)."""
