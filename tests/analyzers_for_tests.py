@@ -13,7 +13,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
-from cintel.analyzers.text.stats import TextStats
 from cintel.errors import BadInputError, TransientError
 from cintel.model import ContentKind, Segment
 
@@ -62,7 +61,7 @@ class Busy(Analyzer):
         if self.config.cpu_ms:
             spin(self.config.cpu_ms)
         if self.config.log:
-            with open(self.config.log, "a", encoding="utf-8") as handle:
+            with Path(self.config.log).open("a", encoding="utf-8") as handle:
                 handle.write(f"{item.content.id} {os.getpid()}\n")
         return BusyOutput(checksum=sum(data) % 65_521, length=len(data))
 
@@ -141,8 +140,3 @@ class Trouble(Analyzer):
         return BusyOutput(checksum=len(text), length=len(text))
 
 
-
-class TextStatsNext(TextStats):
-    """A stand-in ``text.stats`` at a newer version, to test backfills."""
-
-    version = "1.1.0"

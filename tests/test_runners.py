@@ -11,7 +11,7 @@ from cintel.analyzers.text.stats import TextStats
 from cintel.config import Settings
 from cintel.run import run_pipeline
 from cintel.store import open_store
-from tests import analyzers_for_tests
+from tests.analyzers_next import TextStatsNext
 from tests.runs import pipeline_of, registered_test_analyzers, text_corpus
 
 
@@ -58,7 +58,7 @@ def test_version_bump_recomputes_analyzer_and_dependents_only(tmp_path: Path, an
     configs = {"text.stats": {}, "test.density": {}, "test.busy": {}}
     settings = settings_for(tmp_path)
     run_pipeline([str(tmp_path / "docs")], pipeline_of(configs), settings)
-    registry.register(analyzers_for_tests.TextStatsNext, replace=True)
+    registry.register(TextStatsNext, replace=True)
     try:
         report = run_pipeline([str(tmp_path / "docs")], pipeline_of(configs), settings)
     finally:

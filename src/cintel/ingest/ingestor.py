@@ -142,10 +142,10 @@ class Ingestor:
             self._expand_entries(*read_manifest(path), meta, out, origin=str(path))
             return
         if explicit and suffix in FEED_SUFFIXES:
-            data = path.read_bytes()
-            if looks_like_feed(data) or suffix == ".rss":
-                self._expand_entries(parse_feed(data, str(path), base=str(path.resolve())), [], meta, out, str(path))
-                return
+            # A feed named on the command line; files inside folders are contents.
+            entries = parse_feed(path.read_bytes(), str(path), base=str(path.resolve()))
+            self._expand_entries(entries, [], meta, out, str(path))
+            return
         out.append(_Local(path.resolve(), meta, str(path)))
 
     def _expand_entries(

@@ -81,7 +81,7 @@ def probe(path: str | Path, limits: Limits | None = None, source: str | None = N
             info = StreamInfo(
                 index=s.index,
                 type=s.type,
-                codec=ctx.name if ctx is not None else "unknown",
+                codec=ctx.codec.canonical_name if ctx is not None else "unknown",
                 bit_rate=s.bit_rate or None,
                 attached_picture=bool(s.disposition & av.stream.Disposition.attached_pic),
             )

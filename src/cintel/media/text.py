@@ -57,9 +57,16 @@ def _guess(data: bytes) -> DecodedText | None:
     if _UTF8_MULTIBYTE.search(data):
         # Valid UTF-8 sequences beside invalid ones: broken UTF-8, not a legacy encoding.
         return None
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None or best.chaos > MAX_CHAOS or best.encoding in ("utf_8", "ascii"):
         return None
+    # Short texts often fit several single-byte code pages equally well; Windows-1252
+    # is by far the most common of them, so it wins a tie.
+    tied = [
+        m for m in matches if m.chaos == best.chaos and m.coherence == best.coherence
+    ]
+    best = next((m for m in tied if m.encoding == "cp1252"), best)
     decoded = str(best)
     if _control_ratio(decoded) >= 0.01:
         return None
