@@ -374,14 +374,6 @@ def test_local_rss_feed(tmp_path: Path, db: Store, settings: Settings) -> None:
     assert "missing.wav" in message and "does not exist" in message
 
 
-def test_local_rss_feed_with_byte_order_mark(tmp_path: Path, db: Store, settings: Settings) -> None:
-    write(tmp_path / "ep1.wav", wav_bytes())
-    feed = write(tmp_path / "feed.xml", b"\xef\xbb\xbf" + rss([rss_item("ep1.wav", 1)]).encode())
-    result = _ingest(db, settings, [feed])
-    assert result.failures == []
-    assert [c.metadata.title for c in result.contents] == ["Episode 1"]
-
-
 def test_feed_that_is_not_xml_is_one_failure(tmp_path: Path, db: Store, settings: Settings) -> None:
     good = write(tmp_path / "good.txt", "good\n")
     notfeed = write(tmp_path / "notfeed.xml", "Sorry, this page has moved. Try again later!\n")
@@ -396,11 +388,13 @@ def test_broken_feed_is_one_failure(tmp_path: Path, db: Store, settings: Setting
     assert "not a valid XML feed" in _only_failure(_ingest(db, settings, [broken]))
 
 
-def test_xml_that_is_not_a_feed_is_a_text_document(tmp_path: Path, db: Store, settings: Settings) -> None:
-    doc = write(tmp_path / "subtitles.xml", '<?xml version="1.0"?>\n<tt><body><p>Hello</p></body></tt>\n')
-    result = _ingest(db, settings, [doc])
-    assert result.failures == []
-    assert [(c.kind.value, c.mime) for c in result.contents] == [("text", "application/xml")]
+def test_xml_that_is_not_a_feed(tmp_path: Path, db: Store, settings: Settings) -> None:
+    doc = write(tmp_path / "in" / "subtitles.xml", '<?xml version="1.0"?>\n<tt><body><p>Hello</p></body></tt>\n')
+    named = _ingest(db, settings, [doc])  # named on its own, an .xml file is taken for a feed
+    assert "not an RSS 2.0 feed" in _only_failure(named)
+    inside = _ingest(db, settings, [tmp_path / "in"])  # inside a folder it is a document
+    assert inside.failures == []
+    assert [(c.kind.value, c.mime) for c in inside.contents] == [("text", "application/xml")]
 
 
 # HTTP(S) ------------------------------------------------------------------------------------
@@ -526,6 +520,14 @@ def test_rss_feed_over_http(tmp_path: Path, db: Store, server: Served) -> None:
     assert server.count("show/feed.xml", 304) == 1
     assert server.count("show/ep1.wav", 304) == server.count("media/ep2.mp3", 304) == 1
     assert server.count("show/ep1.wav", 200) == server.count("media/ep2.mp3", 200) == 1
+
+
+def test_rss_feed_over_http_with_byte_order_mark(tmp_path: Path, db: Store, server: Served) -> None:
+    write(server.root / "show" / "ep1.wav", wav_bytes())
+    write(server.root / "show" / "feed.xml", b"\xef\xbb\xbf" + rss([rss_item("ep1.wav", 1)]).encode())
+    result = _ingest(db, _allow_loopback(tmp_path), [server.url("show/feed.xml")])
+    assert result.failures == []
+    assert [c.metadata.title for c in result.contents] == ["Episode 1"]
 
 
 def test_remote_feed_cannot_point_at_local_files(tmp_path: Path, db: Store, server: Served) -> None:
@@ -658,6 +660,12 @@ class _EtagMemoryFileSystem(MemoryFileSystem):
     store: dict[str, Any] = {}  # noqa: RUF012 - the base class's shape
     pseudo_dirs = [""]  # noqa: RUF012
     opened: list[str] = []  # noqa: RUF012
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, str) and path.startswith("etagmem://"):
+            path = "memory://" + path.removeprefix("etagmem://")
+        return super()._strip_protocol(path)
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         found = dict(super().info(path, **kwargs))

@@ -42,12 +42,14 @@ class Settings(BaseSettings):
     store: str | None = Field(None, description="store URL; default sqlite:///<data_dir>/cintel.db")
     artifacts: str | None = Field(None, description="artifact folder or fsspec URL")
     runner: str = Field("local", description="local or ray")
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="worker processes; default: cores"
+    )
     ray_address: str | None = Field(None, description="Ray cluster address; default starts one")
     lease_ttl_s: float = Field(600.0, gt=0, description="how long a claimed result stays claimed")
     transient_retries: int = Field(3, ge=0, description="retries of transient failures")
     retry_backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each time")
-    http_timeout_s: float = Field(30.0, gt=0)
+    http_timeout_s: float = Field(30.0, gt=0, description="timeout of one HTTP request, seconds")
     url_allow: list[str] = Field(
         default_factory=list,
         description="hosts or CIDR ranges URL intake may reach although they are private",

@@ -7,6 +7,7 @@ fields (author, episode, season, explicit, image, type) and the links of
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 
 def looks_like_feed(head: bytes) -> bool:
     """Whether the first bytes of a document are an RSS feed."""
-    sample = head[:2048].lstrip().lower()
+    sample = head[:2048].removeprefix(codecs.BOM_UTF8).lstrip().lower()
     return sample.startswith(b"<?xml") and b"<rss" in sample or sample.startswith(b"<rss")
 
 

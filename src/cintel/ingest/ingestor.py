@@ -280,10 +280,14 @@ class Ingestor:
         )
         if download.not_modified and cached is not None:
             content = self.store.get_content(cached.content_id, self.tenant)
-            if content is not None:
+            if content is not None and Path(content.location).is_file():
+                # Only a remembered feed is expanded again; other XML documents are contents.
                 if allow_feed and content.mime in ("application/xml", "application/rss+xml"):
-                    self._expand_feed_file(Path(content.location), url, meta)
-                    return
+                    with Path(content.location).open("rb") as handle:
+                        is_feed = looks_like_feed(handle.read(4096))
+                    if is_feed:
+                        self._expand_feed_file(Path(content.location), url, meta)
+                        return
                 self._add(content.model_copy(update={"metadata": content.metadata.merged(meta)}),
                           Source(uri=url, size=content.size, metadata=previous))
                 self.on_item()
@@ -341,8 +345,19 @@ class Ingestor:
 
     def _expand_feed_file(self, path: Path, url: str, meta: ContentMetadata) -> None:
         entries = parse_feed(path.read_bytes(), url, base=url)
+        remote: list[Entry] = []
+        for entry in entries:
+            if entry.location.split("://", 1)[0].lower() in ("http", "https"):
+                remote.append(entry)
+            else:
+                # A feed from the network must not make us read local files or other stores.
+                self._fail(entry.location, BadInputError(
+                    f"(listed in the feed {url}) is not an http(s) URL; a feed fetched over HTTP "
+                    "may only point at http(s) enclosures",
+                    source=entry.location,
+                ))
         local: list[_Local] = []
-        self._expand_entries(entries, [], meta, local, url)
+        self._expand_entries(remote, [], meta, local, url)
         self._ingest_locals(local)
 
     def _ingest_fsspec(self, url: str, meta: ContentMetadata) -> None:
@@ -375,7 +390,12 @@ class Ingestor:
         if cached is not None and cached.size == size and stamp and self._source_meta(cached).get("stamp") == stamp:
             content = self.store.get_content(cached.content_id, self.tenant)
             if content is not None:
-                self._order.setdefault(content.id, content)
+                if meta.model_dump(exclude_none=True):
+                    content = content.model_copy(update={"metadata": content.metadata.merged(meta)})
+                    self._add(content, Source(uri=uri, size=size, metadata={"stamp": stamp}))
+                else:
+                    self._order.setdefault(content.id, content)
+                    self._result.sources += 1
                 return
         if size > self.settings.limits.max_download_bytes:
             raise BadInputError(

@@ -9,6 +9,7 @@ column is kept as extra metadata.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +56,11 @@ def read_manifest(path: Path) -> tuple[list[Entry], list[BadInputError]]:
     except UnicodeDecodeError as exc:
         raise BadInputError("is not UTF-8; save the manifest as UTF-8", source=str(path)) from exc
     if path.suffix.lower() == ".csv":
-        rows: list[tuple[int, Any]] = list(enumerate(csv.DictReader(text.splitlines()), start=2))
+        rows: list[tuple[int, Any]] = list(enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2))
     else:
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Split on newlines only: str.splitlines() also splits inside JSON strings (U+2028, ...).
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:

@@ -112,14 +112,15 @@ def fetch(
             policy.check(current)
             try:
                 with client.stream("GET", current, headers=headers) as response:
+                    # 304 first: httpx counts every 3xx, 304 included, as a redirect.
+                    if response.status_code == 304:
+                        return Download(None, None, 0, current, etag, last_modified, None, True)
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
                             raise BadInputError("redirect without a Location header", source=url)
                         current = urljoin(current, location)
                         continue
-                    if response.status_code == 304:
-                        return Download(None, None, 0, current, etag, last_modified, None, True)
                     if response.status_code >= 500 or response.status_code == 429:
                         raise TransientError(
                             f"server answered {response.status_code}; try again later", source=url

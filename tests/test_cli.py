@@ -1,0 +1,112 @@
+"""The command line: every command on a small corpus, JSON output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from cintel.cli import app
+from tests.media import picture, write_wav
+from tests.runs import text_corpus
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    docs = tmp_path / "corpus"
+    text_corpus(docs, 3)
+    write_wav(docs / "tone.wav", 0.5)
+    picture(7).save(docs / "art.png")
+    return docs
+
+
+def cli(tmp_path: Path, *args: str) -> tuple[int, str]:
+    runner = CliRunner()
+    result = runner.invoke(app, [*args], env={"CINTEL_DATA_DIR": str(tmp_path / "data"), "CINTEL_WORKERS": "2"})
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout
+
+
+def test_run_show_signals_stats_export(tmp_path: Path, corpus: Path) -> None:
+    code, out = cli(tmp_path, "run", str(corpus), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["ok"] and summary["contents"] == 5 and summary["computed"] == 5
+    assert set(summary["analyzers"]) == {"text.stats", "media.probe", "image.hash"}
+
+    code, out = cli(tmp_path, "run", str(corpus), "--json")
+    assert json.loads(out)["computed"] == 0 and json.loads(out)["cached"] == 5
+
+    code, out = cli(tmp_path, "show", str(corpus / "tone.wav"), "--json")
+    shown = json.loads(out)
+    assert shown["content"]["kind"] == "audio"
+    assert shown["signals"][0]["analyzer"] == "media.probe"
+    content_id = shown["content"]["id"]
+
+    code, out = cli(tmp_path, "signals", content_id[:10], "--analyzer", "media.probe", "--json")
+    [signal] = json.loads(out)
+    assert signal["value"]["audio"]["sample_rate"] == 16000
+
+    code, out = cli(tmp_path, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["contents"] == 5 and stats["signals"] == 5
+    assert {a["analyzer"] for a in stats["analyzers"]} == {"text.stats", "media.probe", "image.hash"}
+    assert len(stats["runs"]) == 2
+
+    code, out = cli(tmp_path, "export", "--format", "parquet", "--out", str(tmp_path / "pq"), "--json")
+    assert json.loads(out)["signals"] == 5
+    table = pq.read_table(tmp_path / "pq" / "signals.parquet")
+    assert table.num_rows == 5 and "value" in table.column_names
+
+    code, out = cli(tmp_path, "export", "--out", str(tmp_path / "jl"), "--analyzer", "text.stats")
+    lines = (tmp_path / "jl" / "signals.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and all(json.loads(x)["analyzer"] == "text.stats" for x in lines)
+    assert len((tmp_path / "jl" / "contents.jsonl").read_text().splitlines()) == 3
+
+
+def test_plan_writes_nothing(tmp_path: Path, corpus: Path) -> None:
+    code, out = cli(tmp_path, "plan", str(corpus), "--pipeline", "podcast", "--json")
+    assert code == 0
+    planned = json.loads(out)
+    assert planned["analyzers"] == {"media.probe": {"total": 1, "cached": 0, "todo": 1}}
+    assert len(planned["unmatched"]) == 4
+    code, out = cli(tmp_path, "stats", "--json")
+    assert json.loads(out)["contents"] == 0
+
+
+def test_failures_give_exit_code_1_and_are_listed(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "empty.txt").write_bytes(b"")
+    code, out = cli(tmp_path, "run", str(corpus))
+    assert code == 1
+    assert "empty.txt" in out
+    code, out = cli(tmp_path, "failures", "--json")
+    [failure] = json.loads(out)
+    assert failure["category"] == "bad_input" and failure["analyzer"] == "ingest"
+
+
+def test_listings(tmp_path: Path) -> None:
+    code, out = cli(tmp_path, "analyzers", "--json")
+    names = {a["name"] for a in json.loads(out)}
+    assert {"media.probe", "text.stats", "image.hash"} <= names
+    code, out = cli(tmp_path, "pipelines", "--json")
+    assert {p["name"] for p in json.loads(out)} >= {"auto", "podcast", "text"}
+    code, _ = cli(tmp_path, "models", "--verify")
+    assert code == 0
+
+
+def test_user_errors_exit_2_with_the_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cintel.cli", "run", str(tmp_path), "--pipeline", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown pipeline 'nope'; known pipelines: audio" in result.stderr
