@@ -36,9 +36,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Metric, print_table, timed  # noqa: E402
-from cintel.model import Provenance, Segment, Signal  # noqa: E402
-from cintel.store import open_store  # noqa: E402
+from bench.common import Metric, print_table, timed
+from cintel.model import Provenance, Segment, Signal
+from cintel.store import open_store
 
 BENCH = "store_write"
 BATCH = 500
@@ -59,8 +59,13 @@ def make_signals(n: int, segments: int, run_id: str | None = None) -> list[Signa
                 analyzer="bench.write",
                 value={"words": i % 500, "label": f"item-{i}", "score": (i % 100) / 100},
                 segments=[
-                    Segment(start=float(s), end=float(s + 1), label="part", score=0.5,
-                            text=f"segment {s} of {i}")
+                    Segment(
+                        start=float(s),
+                        end=float(s + 1),
+                        label="part",
+                        score=0.5,
+                        text=f"segment {s} of {i}",
+                    )
                     for s in range(segments)
                 ],
                 provenance=Provenance(
@@ -83,13 +88,36 @@ def _batches(items: list[Signal]) -> list[list[Signal]]:
 
 # the bare-driver baselines ---------------------------------------------------------------
 _SIGNAL_COLS = (
-    "result_key", "content_id", "analyzer", "version", "config_hash", "value", "model_id",
-    "model_checksum", "input_keys", "wall_s", "cpu_s", "gpu_s", "tokens_in", "tokens_out",
-    "cost_usd", "run_id", "created_at",
+    "result_key",
+    "content_id",
+    "analyzer",
+    "version",
+    "config_hash",
+    "value",
+    "model_id",
+    "model_checksum",
+    "input_keys",
+    "wall_s",
+    "cpu_s",
+    "gpu_s",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "run_id",
+    "created_at",
 )
 _SEGMENT_COLS = (
-    "result_key", "content_id", "analyzer", "idx", "start_s", "end_s", "label", "score", "text",
-    "speaker", "attrs",
+    "result_key",
+    "content_id",
+    "analyzer",
+    "idx",
+    "start_s",
+    "end_s",
+    "label",
+    "score",
+    "text",
+    "speaker",
+    "attrs",
 )
 _DDL = [
     """CREATE TABLE signals (
@@ -113,20 +141,56 @@ _DDL = [
 ]
 
 
+def _insert_sql(mark: str) -> tuple[str, str]:
+    """INSERT statements for both tables; built from the constant column lists only."""
+    out = []
+    for table, cols in (("signals", _SIGNAL_COLS), ("segments", _SEGMENT_COLS)):
+        marks = ", ".join([mark] * len(cols))
+        out.append(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})")  # noqa: S608
+    return out[0], out[1]
+
+
 def _rows(batch: list[Signal], dump: Callable[[Any], Any]) -> tuple[list[tuple], list[tuple]]:
     sig_rows, seg_rows = [], []
     for s in batch:
         p = s.provenance
-        sig_rows.append((
-            s.result_key, s.content_id, s.analyzer, p.version, p.config_hash, dump(s.value),
-            p.model_id, p.model_checksum, dump(p.input_keys), p.wall_s, p.cpu_s, p.gpu_s,
-            p.tokens_in, p.tokens_out, p.cost_usd, p.run_id, p.created_at,
-        ))
+        sig_rows.append(
+            (
+                s.result_key,
+                s.content_id,
+                s.analyzer,
+                p.version,
+                p.config_hash,
+                dump(s.value),
+                p.model_id,
+                p.model_checksum,
+                dump(p.input_keys),
+                p.wall_s,
+                p.cpu_s,
+                p.gpu_s,
+                p.tokens_in,
+                p.tokens_out,
+                p.cost_usd,
+                p.run_id,
+                p.created_at,
+            )
+        )
         for i, seg in enumerate(s.segments):
-            seg_rows.append((
-                s.result_key, s.content_id, s.analyzer, i, seg.start, seg.end, seg.label,
-                seg.score, seg.text, seg.speaker, dump(seg.attrs),
-            ))
+            seg_rows.append(
+                (
+                    s.result_key,
+                    s.content_id,
+                    s.analyzer,
+                    i,
+                    seg.start,
+                    seg.end,
+                    seg.label,
+                    seg.score,
+                    seg.text,
+                    seg.speaker,
+                    dump(seg.attrs),
+                )
+            )
     return sig_rows, seg_rows
 
 
@@ -137,8 +201,7 @@ def raw_sqlite(path: Path, signals: list[Signal]) -> float:
     conn.execute("PRAGMA synchronous=NORMAL")
     for ddl in _DDL:
         conn.execute(ddl.format(json="JSON", time="DATETIME", serial="INTEGER PRIMARY KEY"))
-    sig_sql = f"INSERT INTO signals ({', '.join(_SIGNAL_COLS)}) VALUES ({', '.join('?' * 17)})"
-    seg_sql = f"INSERT INTO segments ({', '.join(_SEGMENT_COLS)}) VALUES ({', '.join('?' * 11)})"
+    sig_sql, seg_sql = _insert_sql("?")
     batches = _batches(signals)
     with timed() as t:
         for batch in batches:
@@ -166,9 +229,10 @@ def raw_postgres(signals: list[Signal]) -> float:
         try:
             conn.execute(f'SET search_path TO "{schema}"')
             for ddl in _DDL:
-                conn.execute(ddl.format(json="JSONB", time="TIMESTAMPTZ", serial="SERIAL PRIMARY KEY"))
-            sig_sql = f"INSERT INTO signals ({', '.join(_SIGNAL_COLS)}) VALUES ({', '.join(['%s'] * 17)})"
-            seg_sql = f"INSERT INTO segments ({', '.join(_SEGMENT_COLS)}) VALUES ({', '.join(['%s'] * 11)})"
+                conn.execute(
+                    ddl.format(json="JSONB", time="TIMESTAMPTZ", serial="SERIAL PRIMARY KEY")
+                )
+            sig_sql, seg_sql = _insert_sql("%s")
             batches = _batches(signals)
             with timed() as t:
                 for batch in batches:
@@ -186,7 +250,7 @@ def raw_postgres(signals: list[Signal]) -> float:
 
 # cintel ------------------------------------------------------------------------------------
 def store_write(url: str, signals: list[Signal]) -> float:
-    """Seconds for ``put_signals`` of ``signals`` in batches of 500 into a fresh store at ``url``."""
+    """Seconds for ``put_signals`` of ``signals``, batches of 500, into a fresh store at ``url``."""
     store = open_store(url)
     try:
         batches = _batches(signals)
@@ -229,12 +293,25 @@ def run(quick: bool = False, n: int | None = None) -> list[Metric]:
             base_s = raw_sqlite(folder / f"raw-{segments}.db", signals)
             store_s = store_write(f"sqlite:///{folder}/store-{segments}.db", signals)
             base_rate, rate = n / base_s, n / store_s
-            metrics.append(Metric(
-                BENCH, f"sqlite put_signals, {label}", rate, "signals/s", target=TARGET_SQLITE,
-                baseline=base_rate, baseline_name="raw sqlite3", ratio=rate / base_rate,
-                extra={"n": n, "batch": BATCH, "segments": segments, "seconds": store_s,
-                       "baseline_seconds": base_s},
-            ))
+            metrics.append(
+                Metric(
+                    BENCH,
+                    f"sqlite put_signals, {label}",
+                    rate,
+                    "signals/s",
+                    target=TARGET_SQLITE,
+                    baseline=base_rate,
+                    baseline_name="raw sqlite3",
+                    ratio=rate / base_rate,
+                    extra={
+                        "n": n,
+                        "batch": BATCH,
+                        "segments": segments,
+                        "seconds": store_s,
+                        "baseline_seconds": base_s,
+                    },
+                )
+            )
             if pg_reason:
                 continue
             signals = make_signals(n, segments)  # fresh keys: no conflicts with anything
@@ -242,12 +319,24 @@ def run(quick: bool = False, n: int | None = None) -> list[Metric]:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             store_s = store_write(f"{PG_URL}?schema={schema}", signals)
             base_rate, rate = n / base_s, n / store_s
-            metrics.append(Metric(
-                BENCH, f"postgres put_signals, {label}", rate, "signals/s",
-                baseline=base_rate, baseline_name="raw psycopg", ratio=rate / base_rate,
-                extra={"n": n, "batch": BATCH, "segments": segments, "seconds": store_s,
-                       "baseline_seconds": base_s},
-            ))
+            metrics.append(
+                Metric(
+                    BENCH,
+                    f"postgres put_signals, {label}",
+                    rate,
+                    "signals/s",
+                    baseline=base_rate,
+                    baseline_name="raw psycopg",
+                    ratio=rate / base_rate,
+                    extra={
+                        "n": n,
+                        "batch": BATCH,
+                        "segments": segments,
+                        "seconds": store_s,
+                        "baseline_seconds": base_s,
+                    },
+                )
+            )
     if pg_reason:
         print(f"store_write: PostgreSQL skipped: {pg_reason}", file=sys.stderr)
     return metrics

@@ -131,12 +131,12 @@ class Trouble(Analyzer):
         if "BUG" in text:
             raise ValueError("an analyzer bug")
         if "BAD" in text:
-            raise BadInputError("says BAD; replace it with a good file", source=item.content.location)
+            raise BadInputError(
+                "says BAD; replace it with a good file", source=item.content.location
+            )
         if "FLAKY" in text:
             marker = Path(os.environ["TROUBLE_DIR"]) / item.content.id
             if not marker.exists():
                 marker.write_text("seen")
                 raise TransientError("service busy, try again")
         return BusyOutput(checksum=len(text), length=len(text))
-
-

@@ -34,7 +34,8 @@ PROSE = (
 def wav_bytes(seconds: float = 0.2, rate: int = 8000, freq: float = 440.0) -> bytes:
     """A mono 16-bit PCM WAV of a sine tone."""
     frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(int(rate * seconds))
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
+        for i in range(int(rate * seconds))
     )
     buf = io.BytesIO()
     with wave.open(buf, "wb") as out:
@@ -45,7 +46,9 @@ def wav_bytes(seconds: float = 0.2, rate: int = 8000, freq: float = 440.0) -> by
     return buf.getvalue()
 
 
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (16, 16), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (16, 16), color: tuple[int, int, int] = (200, 30, 30)
+) -> bytes:
     """A small solid-colour image encoded by Pillow (PNG, JPEG, GIF, ...)."""
     from PIL import Image
 
@@ -94,7 +97,9 @@ def av_bytes(
         n = int(rate * seconds)
         samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / rate) * 32767).astype(np.int16)
         for start in range(0, n, 1024):
-            frame = av.AudioFrame.from_ndarray(samples[start : start + 1024].reshape(1, -1), format="s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                samples[start : start + 1024].reshape(1, -1), format="s16", layout="mono"
+            )
             frame.sample_rate = rate
             frame.pts = start
             for packet in audio.encode(frame):
@@ -103,7 +108,9 @@ def av_bytes(
             container.mux(packet)
         if moving is not None:
             for i in range(3):
-                picture_frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 80, np.uint8), format="rgb24")
+                picture_frame = av.VideoFrame.from_ndarray(
+                    np.full((64, 64, 3), i * 80, np.uint8), format="rgb24"
+                )
                 picture_frame.pts = i
                 for packet in moving.encode(picture_frame):
                     container.mux(packet)
@@ -128,7 +135,8 @@ def stream_kinds(data: bytes) -> list[tuple[str, bool]]:
 
     with av.open(io.BytesIO(data)) as container:
         return [
-            (s.type, bool(s.disposition & av.stream.Disposition.attached_pic)) for s in container.streams
+            (s.type, bool(s.disposition & av.stream.Disposition.attached_pic))
+            for s in container.streams
         ]
 
 
@@ -147,7 +155,9 @@ RSS_HEAD = (
 )
 
 
-def rss(items: list[str], title: str = "The Test Show", author: str = "Ada Host", language: str = "en") -> str:
+def rss(
+    items: list[str], title: str = "The Test Show", author: str = "Ada Host", language: str = "en"
+) -> str:
     """An RSS 2.0 podcast feed with the given ``<item>`` bodies."""
     body = "".join(f"<item>{item}</item>\n" for item in items)
     return (
@@ -159,7 +169,7 @@ def rss(items: list[str], title: str = "The Test Show", author: str = "Ada Host"
 def rss_item(enclosure: str, n: int, mime: str = "audio/wav", duration: str = "1:02:03") -> str:
     """One episode: enclosure, title, description, pubDate, guid, duration and podcast links."""
     return (
-        f'<title>Episode {n}</title><description>About episode {n}</description>'
+        f"<title>Episode {n}</title><description>About episode {n}</description>"
         f"<pubDate>Mon, 0{n} Jan 2024 10:00:00 GMT</pubDate><guid>ep-{n}</guid>"
         f"<itunes:duration>{duration}</itunes:duration><itunes:episode>{n}</itunes:episode>"
         f'<enclosure url="{enclosure}" type="{mime}" length="1234"/>'
@@ -183,7 +193,9 @@ class Served:
 
     def count(self, path: str, status: int) -> int:
         """How many requests for ``path`` (query ignored) were answered with ``status``."""
-        return sum(1 for p, s in self.hits if urlsplit(p).path == "/" + path.lstrip("/") and s == status)
+        return sum(
+            1 for p, s in self.hits if urlsplit(p).path == "/" + path.lstrip("/") and s == status
+        )
 
     @property
     def requests(self) -> int:
@@ -212,7 +224,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """No access log on stderr."""
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -229,7 +241,7 @@ class _Handler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/redirect":
@@ -265,7 +277,9 @@ def serve(root: Path) -> Iterator[Served]:
     server = _Server(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
     host, port = server.server_address[:2]
     server.served = Served(base=f"http://{host}:{port}", root=root)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server.served

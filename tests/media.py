@@ -13,7 +13,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 
-def tone(seconds: float, rate: int = 16000, freq: float = 440.0, amplitude: float = 0.3) -> np.ndarray:
+def tone(
+    seconds: float, rate: int = 16000, freq: float = 440.0, amplitude: float = 0.3
+) -> np.ndarray:
     """A sine tone as float32 samples in [-1, 1]."""
     t = np.arange(int(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
@@ -32,7 +34,9 @@ def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int
     return path
 
 
-def encode_audio(path: Path, seconds: float = 1.0, codec: str = "libmp3lame", rate: int = 22050) -> Path:
+def encode_audio(
+    path: Path, seconds: float = 1.0, codec: str = "libmp3lame", rate: int = 22050
+) -> Path:
     """A mono tone encoded with PyAV (MP3 by default; the container follows the suffix)."""
     samples = tone(seconds, rate)
     with av.open(str(path), "w") as container:
@@ -52,7 +56,11 @@ def encode_audio(path: Path, seconds: float = 1.0, codec: str = "libmp3lame", ra
 
 
 def encode_video(
-    path: Path, seconds: float = 1.0, size: tuple[int, int] = (160, 120), fps: int = 10, audio: bool = True
+    path: Path,
+    seconds: float = 1.0,
+    size: tuple[int, int] = (160, 120),
+    fps: int = 10,
+    audio: bool = True,
 ) -> Path:
     """An H.264 MP4 of moving colour bars, with an AAC tone when ``audio``."""
     width, height = size
@@ -99,7 +107,9 @@ def picture(seed: int = 0, size: tuple[int, int] = (256, 192)) -> Image.Image:
     for _ in range(6):
         x0, y0 = int(rng.integers(0, width - 40)), int(rng.integers(0, height - 40))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        draw.ellipse([x0, y0, x0 + int(rng.integers(20, 80)), y0 + int(rng.integers(20, 80))], fill=colour)
+        draw.ellipse(
+            [x0, y0, x0 + int(rng.integers(20, 80)), y0 + int(rng.integers(20, 80))], fill=colour
+        )
     return img
 
 
@@ -108,7 +118,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png_declaring(path: Path, width: int, height: int) -> Path:
-    """A tiny PNG whose header declares ``width`` x ``height`` pixels (a decompression bomb shape)."""
+    """A tiny PNG whose header declares ``width`` x ``height`` pixels (a decompression bomb)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     data = (
         b"\x89PNG\r\n\x1a\n"

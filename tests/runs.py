@@ -1,4 +1,4 @@
-"""Helpers for tests that run pipelines: registered test analyzers, pipelines from dicts, corpora."""
+"""Helpers for tests that run pipelines: test analyzers, pipelines from dicts, text corpora."""
 
 from __future__ import annotations
 

@@ -27,7 +27,9 @@ def corpus(tmp_path: Path) -> Path:
 
 def cli(tmp_path: Path, *args: str) -> tuple[int, str]:
     runner = CliRunner()
-    result = runner.invoke(app, [*args], env={"CINTEL_DATA_DIR": str(tmp_path / "data"), "CINTEL_WORKERS": "2"})
+    result = runner.invoke(
+        app, [*args], env={"CINTEL_DATA_DIR": str(tmp_path / "data"), "CINTEL_WORKERS": "2"}
+    )
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout
@@ -56,10 +58,16 @@ def test_run_show_signals_stats_export(tmp_path: Path, corpus: Path) -> None:
     code, out = cli(tmp_path, "stats", "--json")
     stats = json.loads(out)
     assert stats["contents"] == 5 and stats["signals"] == 5
-    assert {a["analyzer"] for a in stats["analyzers"]} == {"text.stats", "media.probe", "image.hash"}
+    assert {a["analyzer"] for a in stats["analyzers"]} == {
+        "text.stats",
+        "media.probe",
+        "image.hash",
+    }
     assert len(stats["runs"]) == 2
 
-    code, out = cli(tmp_path, "export", "--format", "parquet", "--out", str(tmp_path / "pq"), "--json")
+    code, out = cli(
+        tmp_path, "export", "--format", "parquet", "--out", str(tmp_path / "pq"), "--json"
+    )
     assert json.loads(out)["signals"] == 5
     table = pq.read_table(tmp_path / "pq" / "signals.parquet")
     assert table.num_rows == 5 and "value" in table.column_names

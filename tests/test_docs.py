@@ -1,4 +1,4 @@
-"""Docs generated from code stay current; every analyzer has tests and docs; the public API holds."""
+"""Generated docs stay current; every analyzer has tests and docs; the public API holds."""
 
 from __future__ import annotations
 
@@ -38,4 +38,6 @@ def test_builtin_analyzers_come_through_entry_points() -> None:
 def test_public_api_is_exported() -> None:
     for name in cintel.__all__:
         assert hasattr(cintel, name), name
-    assert {"Content", "Segment", "Signal", "Analyzer", "run_pipeline", "open_store"} <= set(cintel.__all__)
+    assert {"Content", "Segment", "Signal", "Analyzer", "run_pipeline", "open_store"} <= set(
+        cintel.__all__
+    )

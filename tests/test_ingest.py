@@ -38,7 +38,14 @@ from tests.ingest_helpers import (
     write,
 )
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 # fixtures -------------------------------------------------------------------------------
@@ -128,7 +135,12 @@ def test_folder_is_walked_recursively_and_hidden_files_are_skipped(
     assert result.new == len(visible) == db.count_contents()
     assert result.sources == len(visible)
     kinds = {Path(c.location).name: c.kind.value for c in result.contents}
-    assert kinds == {"top.txt": "text", "tone.wav": "audio", "pic.png": "image", "notes.txt": "text"}
+    assert kinds == {
+        "top.txt": "text",
+        "tone.wav": "audio",
+        "pic.png": "image",
+        "notes.txt": "text",
+    }
     for content in result.contents:
         assert Path(content.location).is_absolute()
         assert Path(content.location).read_bytes() != b""
@@ -141,14 +153,18 @@ def test_glob_expands_recursively(tmp_path: Path, db: Store, settings: Settings)
     assert sorted(Path(c.location).name for c in result.contents) == ["notes.txt", "top.txt"]
 
 
-def test_glob_matching_nothing_is_one_failure(tmp_path: Path, db: Store, settings: Settings) -> None:
+def test_glob_matching_nothing_is_one_failure(
+    tmp_path: Path, db: Store, settings: Settings
+) -> None:
     good = write(tmp_path / "good.txt", "good\n")
     result = _ingest(db, settings, [f"{tmp_path}/**/*.flac", good])
     assert "matched no files" in _only_failure(result)
     assert [c.id for c in result.contents] == [_sha(b"good\n")]
 
 
-def test_missing_path_is_one_failure_and_the_rest_ingest(tmp_path: Path, db: Store, settings: Settings) -> None:
+def test_missing_path_is_one_failure_and_the_rest_ingest(
+    tmp_path: Path, db: Store, settings: Settings
+) -> None:
     good = write(tmp_path / "good.txt", "good\n")
     missing = tmp_path / "nope" / "missing.wav"
     result = _ingest(db, settings, [missing, good, f"file://{good}"])
@@ -159,7 +175,9 @@ def test_missing_path_is_one_failure_and_the_rest_ingest(tmp_path: Path, db: Sto
     assert db.count_contents() == 1
 
 
-def test_bad_local_files_are_failures_beside_good_ones(tmp_path: Path, db: Store, settings: Settings) -> None:
+def test_bad_local_files_are_failures_beside_good_ones(
+    tmp_path: Path, db: Store, settings: Settings
+) -> None:
     write(tmp_path / "in" / "empty.txt", b"")
     write(tmp_path / "in" / "noise.wav", bytes(range(256)) * 8)
     write(tmp_path / "in" / "tone.wav", wav_bytes())
@@ -231,14 +249,19 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(
     third = _ingest(db, settings, [tmp_path / "in"])
     assert hashed == [change.resolve()]
     assert third.new == 1
-    assert {c.id for c in third.contents} == {_sha(b"stays the same\n"), _sha(b"second version, longer\n")}
+    assert {c.id for c in third.contents} == {
+        _sha(b"stays the same\n"),
+        _sha(b"second version, longer\n"),
+    }
     now = db.get_content(str(change.resolve()))
     assert now is not None and now.id == _sha(b"second version, longer\n")
     assert db.get_content(str(stay.resolve())) is not None
     assert db.count_contents() == 3  # the old version stays stored
 
 
-def test_cached_file_still_takes_new_metadata(tmp_path: Path, db: Store, settings: Settings, hashed: list[Path]) -> None:
+def test_cached_file_still_takes_new_metadata(
+    tmp_path: Path, db: Store, settings: Settings, hashed: list[Path]
+) -> None:
     path = write(tmp_path / "talk.txt", "a talk\n")
     _ingest(db, settings, [path])
     hashed.clear()
@@ -271,13 +294,18 @@ def _check_episode(content: Any) -> None:
     assert (meta.model_extra or {}).get("mood") == "cheerful"
 
 
-def test_jsonl_manifest(tmp_path: Path, db: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jsonl_manifest(
+    tmp_path: Path, db: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "manifests"
     write(folder / "media" / "pilot.wav", wav_bytes())
     write(folder / "media" / "second.mp3", mp3_bytes())
     lines = [
         json.dumps({"path": "media/pilot.wav", **EPISODE_META}),
-        json.dumps({"uri": str(folder / "media" / "second.mp3"), "title": "Two\u2028lines"}, ensure_ascii=False),
+        json.dumps(
+            {"uri": str(folder / "media" / "second.mp3"), "title": "Two\u2028lines"},
+            ensure_ascii=False,
+        ),
         '{"path": "media/broken.wav", "title": ',
         json.dumps({"title": "no location"}),
         "",
@@ -328,7 +356,9 @@ def test_csv_manifest(tmp_path: Path, db: Store, settings: Settings) -> None:
     assert "has no location" in message and "list.csv:3" in message
 
 
-def test_manifest_that_is_not_utf8_is_one_failure(tmp_path: Path, db: Store, settings: Settings) -> None:
+def test_manifest_that_is_not_utf8_is_one_failure(
+    tmp_path: Path, db: Store, settings: Settings
+) -> None:
     manifest = write(tmp_path / "latin.csv", "path,title\nx.wav,Caf\xe9\n".encode("latin-1"))
     assert "not UTF-8" in _only_failure(_ingest(db, settings, [manifest]))
 
@@ -345,7 +375,9 @@ def _check_feed_episode(content: Any, n: int, feed: str) -> None:
     assert extra["episode"] == str(n)
     assert extra["feed"] == feed
     assert extra["transcripts"] == [{"url": f"https://example.org/ep{n}.vtt", "type": "text/vtt"}]
-    assert extra["chapters"] == [{"url": f"https://example.org/ep{n}.json", "type": "application/json+chapters"}]
+    assert extra["chapters"] == [
+        {"url": f"https://example.org/ep{n}.json", "type": "application/json+chapters"}
+    ]
 
 
 def test_local_rss_feed(tmp_path: Path, db: Store, settings: Settings) -> None:
@@ -389,7 +421,10 @@ def test_broken_feed_is_one_failure(tmp_path: Path, db: Store, settings: Setting
 
 
 def test_xml_that_is_not_a_feed(tmp_path: Path, db: Store, settings: Settings) -> None:
-    doc = write(tmp_path / "in" / "subtitles.xml", '<?xml version="1.0"?>\n<tt><body><p>Hello</p></body></tt>\n')
+    doc = write(
+        tmp_path / "in" / "subtitles.xml",
+        '<?xml version="1.0"?>\n<tt><body><p>Hello</p></body></tt>\n',
+    )
     named = _ingest(db, settings, [doc])  # named on its own, an .xml file is taken for a feed
     assert "not an RSS 2.0 feed" in _only_failure(named)
     inside = _ingest(db, settings, [tmp_path / "in"])  # inside a folder it is a document
@@ -441,7 +476,9 @@ def test_etag_revalidation_reuses_the_content(tmp_path: Path, db: Store, server:
     assert (server.count("etag/ep.mp3", 200), server.count("etag/ep.mp3", 304)) == (2, 1)
 
 
-def test_xml_document_over_http_revalidates_without_failing(tmp_path: Path, db: Store, server: Served) -> None:
+def test_xml_document_over_http_revalidates_without_failing(
+    tmp_path: Path, db: Store, server: Served
+) -> None:
     settings = _allow_loopback(tmp_path)
     write(server.root / "doc.xml", '<?xml version="1.0"?>\n<tt><body><p>Hello</p></body></tt>\n')
     url = server.url("etag/doc.xml")
@@ -466,7 +503,9 @@ def test_redirect_to_an_allowed_host_is_followed(tmp_path: Path, db: Store, serv
 
 
 @pytest.mark.parametrize("route", ["large?n=5000", "stream?n=5000"])
-def test_download_over_the_limit_is_refused(tmp_path: Path, db: Store, server: Served, route: str) -> None:
+def test_download_over_the_limit_is_refused(
+    tmp_path: Path, db: Store, server: Served, route: str
+) -> None:
     settings = _allow_loopback(tmp_path, limits=Limits(max_download_bytes=1000))
     good = write(tmp_path / "good.txt", "good\n")
     result = _ingest(db, settings, [server.url(route), good])
@@ -524,7 +563,9 @@ def test_rss_feed_over_http(tmp_path: Path, db: Store, server: Served) -> None:
 
 def test_rss_feed_over_http_with_byte_order_mark(tmp_path: Path, db: Store, server: Served) -> None:
     write(server.root / "show" / "ep1.wav", wav_bytes())
-    write(server.root / "show" / "feed.xml", b"\xef\xbb\xbf" + rss([rss_item("ep1.wav", 1)]).encode())
+    write(
+        server.root / "show" / "feed.xml", b"\xef\xbb\xbf" + rss([rss_item("ep1.wav", 1)]).encode()
+    )
     result = _ingest(db, _allow_loopback(tmp_path), [server.url("show/feed.xml")])
     assert result.failures == []
     assert [c.metadata.title for c in result.contents] == ["Episode 1"]
@@ -648,7 +689,9 @@ def test_fsspec_folder(tmp_path: Path, db: Store, settings: Settings, bucket: st
     assert db.count_contents() == 2
 
 
-def test_fsspec_empty_folder_is_one_failure(tmp_path: Path, db: Store, settings: Settings, bucket: str) -> None:
+def test_fsspec_empty_folder_is_one_failure(
+    tmp_path: Path, db: Store, settings: Settings, bucket: str
+) -> None:
     fsspec.filesystem("memory").mkdir(f"/{bucket}/void")
     assert "holds no files" in _only_failure(_ingest(db, settings, [f"memory://{bucket}/void"]))
 
@@ -657,9 +700,9 @@ class _EtagMemoryFileSystem(MemoryFileSystem):
     """An in-memory file system that reports an ETag, as S3 does; counts opened files."""
 
     protocol = "etagmem"
-    store: dict[str, Any] = {}  # noqa: RUF012 - the base class's shape
-    pseudo_dirs = [""]  # noqa: RUF012
-    opened: list[str] = []  # noqa: RUF012
+    store: dict[str, Any] = {}
+    pseudo_dirs = [""]
+    opened: list[str] = []
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
@@ -682,20 +725,28 @@ class _EtagMemoryFileSystem(MemoryFileSystem):
 fsspec.register_implementation("etagmem", _EtagMemoryFileSystem, clobber=True)
 
 
-def test_fsspec_stamped_files_are_not_read_again(tmp_path: Path, db: Store, settings: Settings, bucket: str) -> None:
+def test_fsspec_stamped_files_are_not_read_again(
+    tmp_path: Path, db: Store, settings: Settings, bucket: str
+) -> None:
     fs = fsspec.filesystem("etagmem")
     fs.pipe(f"etagmem://{bucket}/a.wav", wav_bytes())
     fs.pipe(f"etagmem://{bucket}/b.txt", b"words\n")
     _EtagMemoryFileSystem.opened.clear()
     manifest = tmp_path / "list.jsonl"
     try:
-        write(manifest, json.dumps({"uri": f"etagmem://{bucket}/a.wav", "title": "First title"}) + "\n")
+        write(
+            manifest,
+            json.dumps({"uri": f"etagmem://{bucket}/a.wav", "title": "First title"}) + "\n",
+        )
         first = _ingest(db, settings, [f"etagmem://{bucket}/", manifest])
         assert first.failures == [] and first.new == 2
         opened = len(_EtagMemoryFileSystem.opened)
         assert opened == 3  # the folder's two files, and a.wav again for the manifest
 
-        write(manifest, json.dumps({"uri": f"etagmem://{bucket}/a.wav", "title": "Better title"}) + "\n")
+        write(
+            manifest,
+            json.dumps({"uri": f"etagmem://{bucket}/a.wav", "title": "Better title"}) + "\n",
+        )
         second = _ingest(db, settings, [f"etagmem://{bucket}/", manifest])
         assert len(_EtagMemoryFileSystem.opened) == opened  # same size and ETag: nothing read
         assert second.failures == [] and second.new == 0 and second.sources == 3

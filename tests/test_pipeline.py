@@ -41,7 +41,9 @@ def content(kind: ContentKind = ContentKind.TEXT, n: int = 0) -> Content:
 
 def test_every_builtin_pipeline_loads() -> None:
     names = builtin_names()
-    assert {"audio", "podcast", "audiobook", "music", "video", "image", "text", "auto"} <= set(names)
+    assert {"audio", "podcast", "audiobook", "music", "video", "image", "text", "auto"} <= set(
+        names
+    )
     for name in names:
         assert load_pipeline(name).name == name
 
@@ -67,7 +69,7 @@ def test_cycle_is_named() -> None:
     registry.register(_CycleA)
     registry.register(_CycleB)
     try:
-        with pytest.raises(PipelineError, match="cycle: cycle\\.(a|b) -> cycle\\.(a|b) -> cycle"):
+        with pytest.raises(PipelineError, match=r"cycle: cycle\.(a|b) -> cycle\.(a|b) -> cycle"):
             parse_pipeline('[analyzers."cycle.a"]\n')
     finally:
         registry.unregister("cycle.a")
@@ -77,7 +79,7 @@ def test_cycle_is_named() -> None:
 def test_bad_toml_and_bad_config_are_clear(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="invalid TOML"):
         parse_pipeline("[analyzers\n")
-    with pytest.raises(Exception, match="invalid config for analyzer 'image.hash'"):
+    with pytest.raises(Exception, match=r"invalid config for analyzer 'image\.hash'"):
         parse_pipeline('[analyzers."image.hash"]\nhash_size = 1000\n')
     with pytest.raises(PipelineError, match="does not exist"):
         load_pipeline(str(tmp_path / "missing.toml"))
@@ -92,7 +94,9 @@ def test_user_pipeline_file_and_needs_added(tmp_path: Path) -> None:
 
 
 def test_result_key_changes_with_each_part() -> None:
-    base = dict(content_id="a" * 64, analyzer="x.y", version="1", config_digest="c", upstream={"u": "k"})
+    base = dict(
+        content_id="a" * 64, analyzer="x.y", version="1", config_digest="c", upstream={"u": "k"}
+    )
     key = result_key(**base)
     assert key == result_key(**base)
     for change in (
@@ -129,5 +133,5 @@ def test_plan_keys_chain_through_upstream() -> None:
 
 
 def test_force_of_unknown_analyzer_is_an_error() -> None:
-    with pytest.raises(UnknownNameError, match="text.stats"):
+    with pytest.raises(UnknownNameError, match=r"text\.stats"):
         plan([content()], load_pipeline("text"), force=["image.hash"])

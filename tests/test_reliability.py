@@ -29,7 +29,9 @@ def busy_pipeline(tmp_path: Path, cpu_ms: float, log: Path | None = None) -> Pat
     return path
 
 
-def cintel_run(tmp_path: Path, store_url: str, pipeline: Path, docs: Path) -> subprocess.Popen[bytes]:
+def cintel_run(
+    tmp_path: Path, store_url: str, pipeline: Path, docs: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CINTEL_PLUGINS": "tests.analyzers_for_tests",
@@ -37,8 +39,20 @@ def cintel_run(tmp_path: Path, store_url: str, pipeline: Path, docs: Path) -> su
         "CINTEL_DATA_DIR": str(tmp_path / "data"),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "cintel.cli", "run", str(docs), "-p", str(pipeline), "--store", store_url,
-         "--workers", "2", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "cintel.cli",
+            "run",
+            str(docs),
+            "-p",
+            str(pipeline),
+            "--store",
+            store_url,
+            "--workers",
+            "2",
+            "--json",
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -76,17 +90,26 @@ def test_kill_9_halfway_then_rerun_completes_exactly_once(tmp_path: Path) -> Non
         assert len(per_content) == N_ITEMS
         assert set(per_content.values()) == {1}
         assert store.count_signals() == N_ITEMS
-        assert store.lease_owners([s.result_key for s in store.iter_signals(with_segments=False)]) == {}
+        assert (
+            store.lease_owners([s.result_key for s in store.iter_signals(with_segments=False)])
+            == {}
+        )
     finally:
         store.close()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_two_runs_at_once_compute_nothing_twice(tmp_path: Path, backend: str, request) -> None:
     docs = tmp_path / "docs"
     text_corpus(docs, N_ITEMS)
-    url = f"sqlite:///{tmp_path / 'store.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    url = (
+        f"sqlite:///{tmp_path / 'store.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     log = tmp_path / "computed.log"
     pipeline = busy_pipeline(tmp_path, cpu_ms=5, log=log)
     open_store(url).close()  # migrate once, as a deployment would before starting workers
@@ -120,9 +143,18 @@ def test_bad_inputs_each_give_one_clear_error_and_good_items_succeed(tmp_path: P
     not_feed = tmp_path / "feed.xml"
     not_feed.write_text("this is not XML at all", encoding="utf-8")
     settings = Settings(
-        data_dir=tmp_path / "data", workers=2, url_allow=["127.0.0.1"], transient_retries=0, retry_backoff_s=0
+        data_dir=tmp_path / "data",
+        workers=2,
+        url_allow=["127.0.0.1"],
+        transient_retries=0,
+        retry_backoff_s=0,
     )
-    inputs = [str(docs), str(tmp_path / "missing.mp3"), str(not_feed), "http://127.0.0.1:9/episode.mp3"]
+    inputs = [
+        str(docs),
+        str(tmp_path / "missing.mp3"),
+        str(not_feed),
+        "http://127.0.0.1:9/episode.mp3",
+    ]
     report = run_pipeline(inputs, "auto", settings)
     assert not report.ok
     messages = {}
@@ -131,12 +163,21 @@ def test_bad_inputs_each_give_one_clear_error_and_good_items_succeed(tmp_path: P
         assert key not in messages, f"two failures for {key}"
         messages[key] = (failure.category, failure.message)
     assert set(messages) == {
-        "empty.txt", "truncated.mp3", "noise.wav", "bomb.png", "broken.txt", "missing.mp3", "feed.xml",
+        "empty.txt",
+        "truncated.mp3",
+        "noise.wav",
+        "bomb.png",
+        "broken.txt",
+        "missing.mp3",
+        "feed.xml",
         "episode.mp3",
     }
     assert "empty (0 bytes)" in messages["empty.txt"][1]
     assert "truncated" in messages["truncated.mp3"][1]
-    assert "not a recognised audio, video, image or text file although its name ends in '.wav'" in messages["noise.wav"][1]
+    assert (
+        "not a recognised audio, video, image or text file although its name ends in '.wav'"
+        in messages["noise.wav"][1]
+    )
     assert "over the limit" in messages["bomb.png"][1]
     assert "invalid UTF-8 at byte" in messages["broken.txt"][1]
     assert "does not exist" in messages["missing.mp3"][1]

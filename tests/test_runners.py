@@ -35,7 +35,10 @@ def test_rerun_computes_nothing(tmp_path: Path, analyzers) -> None:
     settings = settings_for(tmp_path)
     first = run_pipeline([str(tmp_path / "docs")], pipe, settings)
     assert first.ok
-    assert {n: c.computed for n, c in first.counts.items()} == {"text.stats": 10, "test.density": 10}
+    assert {n: c.computed for n, c in first.counts.items()} == {
+        "text.stats": 10,
+        "test.density": 10,
+    }
     second = run_pipeline([str(tmp_path / "docs")], pipe, settings)
     assert second.ok
     assert all(c.computed == 0 and c.cached == 10 for c in second.counts.values())
@@ -84,9 +87,13 @@ def report_content_id(store) -> str:
 def test_config_change_recomputes_that_analyzer(tmp_path: Path, analyzers) -> None:
     text_corpus(tmp_path / "docs", 4)
     settings = settings_for(tmp_path)
-    run_pipeline([str(tmp_path / "docs")], pipeline_of({"text.stats": {}, "test.busy": {}}), settings)
+    run_pipeline(
+        [str(tmp_path / "docs")], pipeline_of({"text.stats": {}, "test.busy": {}}), settings
+    )
     report = run_pipeline(
-        [str(tmp_path / "docs")], pipeline_of({"text.stats": {}, "test.busy": {"cpu_ms": 1}}), settings
+        [str(tmp_path / "docs")],
+        pipeline_of({"text.stats": {}, "test.busy": {"cpu_ms": 1}}),
+        settings,
     )
     assert report.counts["test.busy"].computed == 4
     assert report.counts["text.stats"].computed == 0

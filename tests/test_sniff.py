@@ -11,7 +11,15 @@ import pytest
 from cintel.errors import BadInputError
 from cintel.media.sniff import detect
 from cintel.media.text import decode_text
-from tests.ingest_helpers import PROSE, image_bytes, mp3_bytes, mp4_bytes, stream_kinds, wav_bytes, write
+from tests.ingest_helpers import (
+    PROSE,
+    image_bytes,
+    mp3_bytes,
+    mp4_bytes,
+    stream_kinds,
+    wav_bytes,
+    write,
+)
 
 
 def _detect(tmp_path: Path, name: str, data: bytes) -> tuple[str, str]:
@@ -39,7 +47,7 @@ def test_jpeg_named_wav_is_image(tmp_path: Path) -> None:
         ("utf16.txt", PROSE.encode("utf-16")),  # with a BOM
         ("latin1.txt", PROSE.encode("latin-1")),
         ("cp1252.txt", (PROSE + "Prix : 5 €, « très » cher — ça va ?\n").encode("cp1252")),
-        ("utf8.mp3", "Plain ASCII words in a file named like audio.\n".encode()),
+        ("utf8.mp3", b"Plain ASCII words in a file named like audio.\n"),
     ],
 )
 def test_text_in_any_common_encoding_is_text(tmp_path: Path, name: str, data: bytes) -> None:
@@ -51,13 +59,14 @@ def test_unicode_text_decodes_exactly(encoding: str) -> None:
     assert decode_text(PROSE.encode(encoding)).text == PROSE
 
 
-@pytest.mark.xfail(
-    reason="charset_normalizer guesses cp1257/cp1250 for short Western European prose in "
-    "Latin-1/cp1252, so accented letters come back wrong (ç -> į); see the report",
-    strict=True,
-)
 def test_latin1_prose_decodes_exactly() -> None:
     assert decode_text(PROSE.encode("latin-1")).text == PROSE
+
+
+def test_central_european_code_page_still_detected() -> None:
+    text = "Zażółć gęślą jaźń, to jest polski tekst o kulturze."
+    decoded = decode_text(text.encode("cp1250"))
+    assert (decoded.encoding, decoded.text) == ("cp1250", text)
 
 
 def test_invalid_utf8_is_refused_not_guessed() -> None:

@@ -28,10 +28,12 @@ out = Console()
 err = Console(stderr=True)
 
 StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="store URL (sqlite:///path or postgresql://…); env CINTEL_STORE")
+    str | None,
+    typer.Option("--store", help="store URL (sqlite:///path or postgresql://…); env CINTEL_STORE"),
 ]
 DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="folder of the default store and artifacts (.cintel)")
+    Path | None,
+    typer.Option("--data-dir", help="folder of the default store and artifacts (.cintel)"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
 TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant the contents belong to")]
@@ -61,20 +63,33 @@ def _resolve(store: Any, ref: str, tenant: str) -> Any:
     if content is None and Path(ref).exists():
         content = store.get_content(str(Path(ref).resolve()), tenant)
     if content is None:
-        raise CintelError(f"no content matches {ref!r}; give a content id, an id prefix or a path that was run")
+        raise CintelError(
+            f"no content matches {ref!r}; give a content id, an id prefix or a path that was run"
+        )
     return content
 
 
 @app.command()
 def run(
-    inputs: Annotated[list[str], typer.Argument(help="paths, globs, folders, URLs, manifests (.jsonl/.csv), feeds")],
-    pipeline: Annotated[str, typer.Option("--pipeline", "-p", help="built-in name or TOML file")] = "auto",
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="paths, globs, folders, URLs, manifests (.jsonl/.csv), feeds"),
+    ],
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", "-p", help="built-in name or TOML file")
+    ] = "auto",
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     runner: Annotated[str | None, typer.Option("--runner", help="local (default) or ray")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes")] = None,
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address")] = None,
-    force: Annotated[list[str] | None, typer.Option("--force", help="recompute this analyzer (repeatable)")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="worker processes")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster address")
+    ] = None,
+    force: Annotated[
+        list[str] | None, typer.Option("--force", help="recompute this analyzer (repeatable)")
+    ] = None,
     tenant: TenantOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -97,14 +112,25 @@ def _print_run(report: Any) -> None:
     for column in ("analyzer", "total", "cached", "computed", "failed", "blocked", "elsewhere"):
         table.add_column(column, justify="left" if column == "analyzer" else "right")
     for name, c in report.counts.items():
-        table.add_row(name, str(c.total), str(c.cached), str(c.computed), str(c.failed), str(c.blocked), str(c.elsewhere))
+        table.add_row(
+            name,
+            str(c.total),
+            str(c.cached),
+            str(c.computed),
+            str(c.failed),
+            str(c.blocked),
+            str(c.elsewhere),
+        )
     out.print(table)
     out.print(
         f"{report.contents} contents ({report.new_contents} new) in {report.wall_s:.2f} s; "
         f"{len(report.failures)} failures"
     )
     for failure in report.failures[:20]:
-        out.print(f"[red]{failure.category}[/red] [bold]{failure.analyzer}[/bold]: {failure.message}", highlight=False)
+        out.print(
+            f"[red]{failure.category}[/red] [bold]{failure.analyzer}[/bold]: {failure.message}",
+            highlight=False,
+        )
     if len(report.failures) > 20:
         out.print(f"… {len(report.failures) - 20} more: cintel failures --run {report.run_id}")
 
@@ -149,7 +175,10 @@ def plan(
         table.add_row(name, str(row["total"]), str(row["cached"]), str(row["todo"]))
     out.print(table)
     for content in the_plan.unmatched:
-        out.print(f"[yellow]no analyzer of {spec.name} takes {content.kind.value}[/yellow]: {content.location}")
+        out.print(
+            f"[yellow]no analyzer of {spec.name} takes {content.kind.value}[/yellow]: "
+            f"{content.location}"
+        )
     for failure in failures:
         out.print(f"[red]{failure.category}[/red]: {failure.message}", highlight=False)
 
@@ -174,8 +203,14 @@ def show(
                 "content": content.model_dump(mode="json"),
                 "sources": [s.model_dump(mode="json") for s in sources],
                 "signals": [
-                    {"analyzer": s.analyzer, "version": s.version, "result_key": s.result_key, "value": s.value,
-                     "segments": len(s.segments), "created_at": s.provenance.created_at.isoformat()}
+                    {
+                        "analyzer": s.analyzer,
+                        "version": s.version,
+                        "result_key": s.result_key,
+                        "value": s.value,
+                        "segments": len(s.segments),
+                        "created_at": s.provenance.created_at.isoformat(),
+                    }
                     for s in signals
                 ],
                 "failures": [f.model_dump(mode="json") for f in failures],
@@ -183,7 +218,9 @@ def show(
         )
         return
     meta = content.metadata.model_dump(exclude_none=True)
-    out.print(f"[bold]{content.id}[/bold]  {content.kind.value}  {content.mime}  {content.size:,} bytes")
+    out.print(
+        f"[bold]{content.id}[/bold]  {content.kind.value}  {content.mime}  {content.size:,} bytes"
+    )
     for key, value in meta.items():
         out.print(f"  {key}: {value}", highlight=False)
     for source in sources:
@@ -193,10 +230,17 @@ def show(
         table.add_column(column)
     for sig in signals:
         preview = json.dumps(sig.value, ensure_ascii=False)
-        table.add_row(sig.analyzer, sig.version, str(len(sig.segments)), preview[:100] + ("…" if len(preview) > 100 else ""))
+        table.add_row(
+            sig.analyzer,
+            sig.version,
+            str(len(sig.segments)),
+            preview[:100] + ("…" if len(preview) > 100 else ""),
+        )
     out.print(table)
     for failure in failures[:5]:
-        out.print(f"[red]{failure.category}[/red] {failure.analyzer}: {failure.message}", highlight=False)
+        out.print(
+            f"[red]{failure.category}[/red] {failure.analyzer}: {failure.message}", highlight=False
+        )
 
 
 @app.command()
@@ -204,7 +248,9 @@ def signals(
     content_id: Annotated[str, typer.Argument(help="content id, prefix or path")],
     analyzer: Annotated[str | None, typer.Option("--analyzer", "-a")] = None,
     version: Annotated[str | None, typer.Option("--version")] = None,
-    all_versions: Annotated[bool, typer.Option("--all-versions", help="every stored version")] = False,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="every stored version")
+    ] = False,
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     tenant: TenantOpt = "default",
@@ -213,7 +259,9 @@ def signals(
     """Signals of one content: the newest per analyzer, or a given version, or all."""
     with _open(_settings(store, data_dir)) as st:
         content = _resolve(st, content_id, tenant)
-        found = st.get_signals(content.id, analyzer=analyzer, version=version, all_versions=all_versions)
+        found = st.get_signals(
+            content.id, analyzer=analyzer, version=version, all_versions=all_versions
+        )
     if as_json:
         _print_json([s.model_dump(mode="json") for s in found])
         return
@@ -224,7 +272,8 @@ def signals(
         out.print_json(json.dumps(sig.value, ensure_ascii=False))
         p = sig.provenance
         out.print(
-            f"key {sig.result_key[:16]}… config {p.config_hash[:12]} wall {p.wall_s:.3f}s cpu {p.cpu_s:.3f}s "
+            f"key {sig.result_key[:16]}… config {p.config_hash[:12]} "
+            f"wall {p.wall_s:.3f}s cpu {p.cpu_s:.3f}s "
             f"model {p.model_id or '-'} segments {len(sig.segments)}",
             highlight=False,
         )
@@ -233,7 +282,9 @@ def signals(
 @app.command("export")
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or parquet")] = "jsonl",
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write into")] = Path("export"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write into")] = Path(
+        "export"
+    ),
     analyzer: Annotated[str | None, typer.Option("--analyzer", "-a")] = None,
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
@@ -254,7 +305,7 @@ def export_cmd(
 @app.command()
 def analyzers(as_json: JsonOpt = False) -> None:
     """Every registered analyzer: name, version, kinds, needs, resources."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": cls.name,
             "version": cls.version,
@@ -275,7 +326,13 @@ def analyzers(as_json: JsonOpt = False) -> None:
     for column in ("name", "version", "kinds", "needs", "description"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["version"], ",".join(row["kinds"]), ",".join(row["needs"]) or "-", row["description"])
+        table.add_row(
+            row["name"],
+            row["version"],
+            ",".join(row["kinds"]),
+            ",".join(row["needs"]) or "-",
+            row["description"],
+        )
     out.print(table)
 
 
@@ -301,13 +358,15 @@ def pipelines(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def models(
-    verify: Annotated[bool, typer.Option("--verify", help="check each model resolves offline and loads")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="check each model resolves offline and loads")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Every model analyzers load: source, checksum, license, size."""
     specs = model_registry.all()
     results = {r.name: r for r in (model_registry.verify(s.name) for s in specs)} if verify else {}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": s.name,
             "source": s.source,
@@ -323,10 +382,18 @@ def models(
         _print_json(rows)
     else:
         table = Table(title="models")
-        for column in ("name", "source", "license", "size", "checksum") + (("verified",) if verify else ()):
+        for column in ("name", "source", "license", "size", "checksum") + (
+            ("verified",) if verify else ()
+        ):
             table.add_column(column)
         for row in rows:
-            cells = [row["name"], row["source"], row["license"], f"{row['size_bytes'] / 1e6:.1f} MB", row["checksum"][:12]]
+            cells = [
+                row["name"],
+                row["source"],
+                row["license"],
+                f"{row['size_bytes'] / 1e6:.1f} MB",
+                row["checksum"][:12],
+            ]
             if verify:
                 cells.append("[green]ok[/green]" if row["ok"] else f"[red]{row['message']}[/red]")
             table.add_row(*cells)
@@ -365,22 +432,55 @@ def stats(
             }
         )
         return
-    table = Table(title=f"{contents} contents · {n_signals} signals" + (f" · run {run_id[:8]}" if run_id else ""))
-    for column in ("analyzer", "version", "signals", "wall s", "cpu s", "gpu s", "tokens in/out", "cost $"):
+    table = Table(
+        title=f"{contents} contents · {n_signals} signals"
+        + (f" · run {run_id[:8]}" if run_id else "")
+    )
+    for column in (
+        "analyzer",
+        "version",
+        "signals",
+        "wall s",
+        "cpu s",
+        "gpu s",
+        "tokens in/out",
+        "cost $",
+    ):
         table.add_column(column, justify="left" if column in ("analyzer", "version") else "right")
     for t in totals:
         table.add_row(
-            t.analyzer, t.version, str(t.signals), f"{t.wall_s:.2f}", f"{t.cpu_s:.2f}", f"{t.gpu_s:.2f}",
-            f"{t.tokens_in}/{t.tokens_out}", f"{t.cost_usd:.4f}",
+            t.analyzer,
+            t.version,
+            str(t.signals),
+            f"{t.wall_s:.2f}",
+            f"{t.cpu_s:.2f}",
+            f"{t.gpu_s:.2f}",
+            f"{t.tokens_in}/{t.tokens_out}",
+            f"{t.cost_usd:.4f}",
         )
     out.print(table)
     runs_table = Table(title="runs")
-    for column in ("run", "pipeline", "runner", "status", "started", "computed", "failed", "wall s"):
+    for column in (
+        "run",
+        "pipeline",
+        "runner",
+        "status",
+        "started",
+        "computed",
+        "failed",
+        "wall s",
+    ):
         runs_table.add_column(column)
     for r in runs:
         runs_table.add_row(
-            r.id[:8], r.pipeline, r.runner, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(r.summary.get("computed", "")), str(r.summary.get("failed", "")), str(r.summary.get("wall_s", "")),
+            r.id[:8],
+            r.pipeline,
+            r.runner,
+            r.status,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(r.summary.get("computed", "")),
+            str(r.summary.get("failed", "")),
+            str(r.summary.get("wall_s", "")),
         )
     out.print(runs_table)
 
@@ -389,7 +489,9 @@ def stats(
 def failures(
     run_id: Annotated[str | None, typer.Option("--run", help="one run's failures")] = None,
     content: Annotated[str | None, typer.Option("--content", help="one content's failures")] = None,
-    tracebacks: Annotated[bool, typer.Option("--tracebacks", help="show tracebacks of internal errors")] = False,
+    tracebacks: Annotated[
+        bool, typer.Option("--tracebacks", help="show tracebacks of internal errors")
+    ] = False,
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
@@ -401,7 +503,11 @@ def failures(
         _print_json([f.model_dump(mode="json") for f in found])
         return
     for f in found:
-        out.print(f"[red]{f.category}[/red] [bold]{f.analyzer}[/bold] {f.created_at:%Y-%m-%d %H:%M:%S}: {f.message}", highlight=False)
+        out.print(
+            f"[red]{f.category}[/red] [bold]{f.analyzer}[/bold] "
+            f"{f.created_at:%Y-%m-%d %H:%M:%S}: {f.message}",
+            highlight=False,
+        )
         if tracebacks and f.traceback:
             out.print(f.traceback, highlight=False)
     if not found:

@@ -38,12 +38,16 @@ class Settings(BaseSettings):
         env_prefix="CINTEL_", env_nested_delimiter="__", extra="ignore", toml_file="cintel.toml"
     )
 
-    data_dir: Path = Field(Path(".cintel"), description="where the default store and artifacts live")
+    data_dir: Path = Field(
+        Path(".cintel"), description="where the default store and artifacts live"
+    )
     store: str | None = Field(None, description="store URL; default sqlite:///<data_dir>/cintel.db")
     artifacts: str | None = Field(None, description="artifact folder or fsspec URL")
     runner: str = Field("local", description="local or ray")
     workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1, ge=1, description="worker processes; default: cores"
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="worker processes; default: cores",
     )
     ray_address: str | None = Field(None, description="Ray cluster address; default starts one")
     lease_ttl_s: float = Field(600.0, gt=0, description="how long a claimed result stays claimed")

@@ -19,7 +19,9 @@ FORMATS = ("jsonl", "parquet")
 _BATCH = 1000
 
 
-def export(store: Store, fmt: str, out: Path, analyzer: str | None = None, tenant: str = "default") -> dict[str, int]:
+def export(
+    store: Store, fmt: str, out: Path, analyzer: str | None = None, tenant: str = "default"
+) -> dict[str, int]:
     """Write the newest signals (optionally of one analyzer) to ``out``; returns row counts."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -97,9 +99,10 @@ def _parquet(store: Store, out: Path, analyzer: str | None) -> dict[str, int]:
     counts = {"signals": 0, "segments": 0}
     sig_rows: list[dict[str, Any]] = []
     seg_rows: list[dict[str, Any]] = []
-    with pq.ParquetWriter(out / "signals.parquet", signal_schema) as sig_writer, pq.ParquetWriter(
-        out / "segments.parquet", segment_schema
-    ) as seg_writer:
+    with (
+        pq.ParquetWriter(out / "signals.parquet", signal_schema) as sig_writer,
+        pq.ParquetWriter(out / "segments.parquet", segment_schema) as seg_writer,
+    ):
 
         def flush() -> None:
             if sig_rows:

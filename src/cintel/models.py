@@ -127,11 +127,13 @@ class ModelRegistry:
             actual = spec.compute_checksum()
             if actual != spec.checksum:
                 return VerifyResult(
-                    name, False, f"checksum mismatch: expected {spec.checksum[:16]}…, got {actual[:16]}…"
+                    name,
+                    False,
+                    f"checksum mismatch: expected {spec.checksum[:16]}…, got {actual[:16]}…",
                 )
             if spec.loader is not None:
                 spec.loader(spec.locate())
-        except Exception as exc:  # noqa: BLE001 - any failure to load is the finding
+        except Exception as exc:
             return VerifyResult(name, False, str(exc))
         return VerifyResult(name, True, "ok")
 

@@ -1,4 +1,4 @@
-"""Running a pipeline end to end: ingest, plan, execute, record — the library behind ``cintel run``."""
+"""Running a pipeline end to end: ingest, plan, execute, record (the library of ``cintel run``)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,13 @@ def run_pipeline(
     run_id = str(uuid.uuid4())
     started = time.perf_counter()
     store.start_run(
-        Run(id=run_id, pipeline=spec.name, runner=settings.runner, workers=settings.workers, argv=sys.argv)
+        Run(
+            id=run_id,
+            pipeline=spec.name,
+            runner=settings.runner,
+            workers=settings.workers,
+            argv=sys.argv,
+        )
     )
     status = "failed"
     report = RunReport(run_id=run_id, pipeline=spec.name, contents=0, new_contents=0, counts={})

@@ -99,7 +99,9 @@ class Analyzer(ABC):
     resources: ClassVar[Resources] = Resources()
     models: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: BaseModel | dict[str, Any] | None = None, limits: Limits | None = None):
+    def __init__(
+        self, config: BaseModel | dict[str, Any] | None = None, limits: Limits | None = None
+    ):
         self.config = self.make_config(config)
         self.limits = limits or Limits()
 
@@ -120,7 +122,7 @@ class Analyzer(ABC):
         doc = (cls.__doc__ or "").strip()
         return " ".join(doc.split("\n\n", 1)[0].split())
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook; most analyzers load nothing
         """Load models and other heavy state; called once per worker before any analysis."""
 
     @abstractmethod
@@ -136,7 +138,7 @@ class Analyzer(ABC):
         for item in items:
             try:
                 out.append(self.analyze(item))
-            except Exception as exc:  # noqa: BLE001 - each item's failure is its own
+            except Exception as exc:
                 out.append(exc)
         return out
 
@@ -178,7 +180,11 @@ class Registry:
             ) from exc
         names = []
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Analyzer) and cls.__module__ == module.__name__ and not inspect.isabstract(cls):
+            if (
+                issubclass(cls, Analyzer)
+                and cls.__module__ == module.__name__
+                and not inspect.isabstract(cls)
+            ):
                 self.register(cls, replace=True)
                 names.append(cls.name)
         return names

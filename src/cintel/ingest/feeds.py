@@ -29,7 +29,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 def looks_like_feed(head: bytes) -> bool:
     """Whether the first bytes of a document are an RSS feed."""
     sample = head[:2048].removeprefix(codecs.BOM_UTF8).lstrip().lower()
-    return sample.startswith(b"<?xml") and b"<rss" in sample or sample.startswith(b"<rss")
+    return (sample.startswith(b"<?xml") and b"<rss" in sample) or sample.startswith(b"<rss")
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -64,10 +64,14 @@ def parse_feed(data: bytes, origin: str, base: str | None = None) -> list[Entry]
     try:
         root = ElementTree.fromstring(data)
     except (ParseError, DefusedXmlException) as exc:
-        raise BadInputError(f"is not a valid XML feed ({exc}); check the feed URL", source=origin) from exc
+        raise BadInputError(
+            f"is not a valid XML feed ({exc}); check the feed URL", source=origin
+        ) from exc
     channel = root.find("channel") if root.tag == "rss" else None
     if channel is None:
-        raise BadInputError(f"is XML but not an RSS 2.0 feed (root element <{root.tag}>)", source=origin)
+        raise BadInputError(
+            f"is XML but not an RSS 2.0 feed (root element <{root.tag}>)", source=origin
+        )
     show = _text(channel, "title")
     show_author = _text(channel, f"{ITUNES}author")
     language = _text(channel, "language")

@@ -118,7 +118,7 @@ class Ingestor:
                 self._ingest_fsspec(ref, meta)
             return
         if _GLOB_CHARS & set(ref):
-            matches = sorted(glob.glob(ref, recursive=True))
+            matches = sorted(glob.glob(ref, recursive=True))  # noqa: PTH207 - absolute patterns too
             if not matches:
                 raise BadInputError("matched no files; check the pattern", source=ref)
             for match in matches:
@@ -126,7 +126,9 @@ class Ingestor:
             return
         self._expand_path(Path(ref), meta, out, explicit=True)
 
-    def _expand_path(self, path: Path, meta: ContentMetadata, out: list[_Local], explicit: bool) -> None:
+    def _expand_path(
+        self, path: Path, meta: ContentMetadata, out: list[_Local], explicit: bool
+    ) -> None:
         if not path.exists():
             raise BadInputError("does not exist; check the path", source=str(path))
         if path.is_dir():
@@ -170,7 +172,9 @@ class Ingestor:
                 else:
                     path = Path(entry.location.removeprefix("file://"))
                     if not path.is_file():
-                        raise BadInputError(f"(listed in {entry.origin}) does not exist", source=str(path))
+                        raise BadInputError(
+                            f"(listed in {entry.origin}) does not exist", source=str(path)
+                        )
                     out.append(_Local(path.resolve(), entry_meta, entry.origin))
             except AnalysisError as exc:
                 self._fail(entry.location, exc)
@@ -189,7 +193,8 @@ class Ingestor:
                 st = item.path.stat()
                 if st.st_size > limit:
                     raise BadInputError(
-                        f"is {st.st_size:,} bytes, over the limit of {limit:,} (CINTEL_LIMIT_MAX_FILE_BYTES)",
+                        f"is {st.st_size:,} bytes, over the limit of {limit:,} "
+                        "(CINTEL_LIMIT_MAX_FILE_BYTES)",
                         source=uri,
                     )
                 cached = stats.get(uri)
@@ -201,15 +206,21 @@ class Ingestor:
                     and cached.mtime_ns == st.st_mtime_ns
                 ):
                     if item.metadata.model_dump(exclude_none=True):
-                        content = content.model_copy(update={"metadata": content.metadata.merged(item.metadata)})
-                        self._add(content, Source(uri=uri, size=st.st_size, mtime_ns=st.st_mtime_ns))
+                        content = content.model_copy(
+                            update={"metadata": content.metadata.merged(item.metadata)}
+                        )
+                        self._add(
+                            content, Source(uri=uri, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                        )
                     else:
                         self._order.setdefault(content.id, content)
                     self._result.sources += 1
                     self.on_item()
                     continue
                 if st.st_size == 0:
-                    raise BadInputError("is empty (0 bytes); there is nothing to analyse", source=uri)
+                    raise BadInputError(
+                        "is empty (0 bytes); there is nothing to analyse", source=uri
+                    )
                 sha = hash_file(item.path)
                 content = known.get(sha) or self.store.get_content(sha, self.tenant)
                 if content is None:
@@ -224,10 +235,14 @@ class Ingestor:
                         tenant=self.tenant,
                     )
                 else:
-                    content = content.model_copy(update={"metadata": content.metadata.merged(item.metadata)})
+                    content = content.model_copy(
+                        update={"metadata": content.metadata.merged(item.metadata)}
+                    )
                 self._add(content, Source(uri=uri, size=st.st_size, mtime_ns=st.st_mtime_ns))
             except OSError as exc:
-                self._fail(uri, BadInputError(f"cannot be read ({exc.strerror or exc})", source=uri))
+                self._fail(
+                    uri, BadInputError(f"cannot be read ({exc.strerror or exc})", source=uri)
+                )
             except AnalysisError as exc:
                 self._fail(uri, exc)
             self.on_item()
@@ -288,15 +303,21 @@ class Ingestor:
                     if is_feed:
                         self._expand_feed_file(Path(content.location), url, meta)
                         return
-                self._add(content.model_copy(update={"metadata": content.metadata.merged(meta)}),
-                          Source(uri=url, size=content.size, metadata=previous))
+                self._add(
+                    content.model_copy(update={"metadata": content.metadata.merged(meta)}),
+                    Source(uri=url, size=content.size, metadata=previous),
+                )
                 self.on_item()
                 return
-            download = self._retrying(lambda: fetch(url, self.policy, self.settings.blobs_dir / "tmp"), url)
+            download = self._retrying(
+                lambda: fetch(url, self.policy, self.settings.blobs_dir / "tmp"), url
+            )
         assert download.path is not None and download.sha256 is not None
         if download.size == 0:
             download.path.unlink(missing_ok=True)
-            raise BadInputError("answered with an empty body; there is nothing to analyse", source=url)
+            raise BadInputError(
+                "answered with an empty body; there is nothing to analyse", source=url
+            )
         path = self._keep_blob(download.path, download.sha256)
         source_meta = {
             k: v
@@ -328,7 +349,9 @@ class Ingestor:
         self._add(content, Source(uri=url, size=download.size, metadata=source_meta))
         self.on_item()
 
-    def _remember_feed(self, url: str, download: Download, path: Path, source_meta: dict[str, Any]) -> None:
+    def _remember_feed(
+        self, url: str, download: Download, path: Path, source_meta: dict[str, Any]
+    ) -> None:
         """Keep the feed document itself as a source, so revalidation can skip it next time."""
         assert download.sha256 is not None
         if not self.record:
@@ -351,11 +374,14 @@ class Ingestor:
                 remote.append(entry)
             else:
                 # A feed from the network must not make us read local files or other stores.
-                self._fail(entry.location, BadInputError(
-                    f"(listed in the feed {url}) is not an http(s) URL; a feed fetched over HTTP "
-                    "may only point at http(s) enclosures",
-                    source=entry.location,
-                ))
+                self._fail(
+                    entry.location,
+                    BadInputError(
+                        f"(listed in the feed {url}) is not an http(s) URL; a feed fetched "
+                        "over HTTP may only point at http(s) enclosures",
+                        source=entry.location,
+                    ),
+                )
         local: list[_Local] = []
         self._expand_entries(remote, [], meta, local, url)
         self._ingest_locals(local)
@@ -366,7 +392,9 @@ class Ingestor:
         try:
             fs, root = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
-            raise BadInputError(f"cannot open this URL ({exc}); is the fsspec backend installed?", source=url) from exc
+            raise BadInputError(
+                f"cannot open this URL ({exc}); is the fsspec backend installed?", source=url
+            ) from exc
         protocol = url.split("://", 1)[0]
         try:
             paths = sorted(fs.find(root)) if fs.isdir(root) else [root]
@@ -383,11 +411,24 @@ class Ingestor:
                 self._fail(uri, exc)
             self.on_item()
 
-    def _ingest_fs_file(self, fs: Any, path: str, uri: str, meta: ContentMetadata, cached: SourceStat | None) -> None:
+    def _ingest_fs_file(
+        self, fs: Any, path: str, uri: str, meta: ContentMetadata, cached: SourceStat | None
+    ) -> None:
         info = fs.info(path)
         size = int(info.get("size") or 0)
-        stamp = str(info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") or "")
-        if cached is not None and cached.size == size and stamp and self._source_meta(cached).get("stamp") == stamp:
+        stamp = str(
+            info.get("ETag")
+            or info.get("etag")
+            or info.get("mtime")
+            or info.get("LastModified")
+            or ""
+        )
+        if (
+            cached is not None
+            and cached.size == size
+            and stamp
+            and self._source_meta(cached).get("stamp") == stamp
+        ):
             content = self.store.get_content(cached.content_id, self.tenant)
             if content is not None:
                 if meta.model_dump(exclude_none=True):
@@ -399,7 +440,8 @@ class Ingestor:
                 return
         if size > self.settings.limits.max_download_bytes:
             raise BadInputError(
-                f"is {size:,} bytes, over the download limit (CINTEL_LIMIT_MAX_DOWNLOAD_BYTES)", source=uri
+                f"is {size:,} bytes, over the download limit (CINTEL_LIMIT_MAX_DOWNLOAD_BYTES)",
+                source=uri,
             )
         tmp_dir = self.settings.blobs_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -420,7 +462,12 @@ class Ingestor:
         final = self._keep_blob(tmp, sha)
         detected = self._detect(final, uri)
         content = self.store.get_content(sha, self.tenant) or Content(
-            id=sha, kind=detected.kind, mime=detected.mime, size=size, location=str(final.resolve()), tenant=self.tenant
+            id=sha,
+            kind=detected.kind,
+            mime=detected.mime,
+            size=size,
+            location=str(final.resolve()),
+            tenant=self.tenant,
         )
         content = content.model_copy(update={"metadata": content.metadata.merged(meta)})
         self._add(content, Source(uri=uri, size=size, metadata={"stamp": stamp} if stamp else {}))
@@ -434,7 +481,9 @@ class Ingestor:
         self._result.sources += 1
         previous = self._order.get(content.id)
         if previous is not None:
-            content = previous.model_copy(update={"metadata": previous.metadata.merged(content.metadata)})
+            content = previous.model_copy(
+                update={"metadata": previous.metadata.merged(content.metadata)}
+            )
         self._order[content.id] = content
 
     def _fail(self, source: str, exc: AnalysisError) -> None:
@@ -444,4 +493,3 @@ class Ingestor:
         self._result.failures.append(
             Failure(analyzer="ingest", category=exc.category.value, message=message, source=source)
         )
-

@@ -35,12 +35,16 @@ class Entry:
 def _entry(row: dict[str, Any], base: Path, origin: str) -> Entry:
     location = next((str(row[k]) for k in LOCATION_KEYS if row.get(k)), None)
     if not location:
-        raise BadInputError(f"has no location; give one of the columns {', '.join(LOCATION_KEYS)}", source=origin)
+        raise BadInputError(
+            f"has no location; give one of the columns {', '.join(LOCATION_KEYS)}", source=origin
+        )
     meta = {k: v for k, v in row.items() if k not in LOCATION_KEYS and v not in (None, "")}
     try:
         metadata = ContentMetadata.model_validate(meta)
     except ValidationError as exc:
-        raise BadInputError(f"has invalid metadata: {exc.errors()[0]['msg']}", source=origin) from exc
+        raise BadInputError(
+            f"has invalid metadata: {exc.errors()[0]['msg']}", source=origin
+        ) from exc
     if "://" not in location and not Path(location).is_absolute():
         location = str((base / location).resolve())
     return Entry(location=location, metadata=metadata, origin=origin)
@@ -56,7 +60,9 @@ def read_manifest(path: Path) -> tuple[list[Entry], list[BadInputError]]:
     except UnicodeDecodeError as exc:
         raise BadInputError("is not UTF-8; save the manifest as UTF-8", source=str(path)) from exc
     if path.suffix.lower() == ".csv":
-        rows: list[tuple[int, Any]] = list(enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2))
+        rows: list[tuple[int, Any]] = list(
+            enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2)
+        )
     else:
         rows = []
         # Split on newlines only: str.splitlines() also splits inside JSON strings (U+2028, ...).
@@ -66,7 +72,9 @@ def read_manifest(path: Path) -> tuple[list[Entry], list[BadInputError]]:
             try:
                 rows.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
-                errors.append(BadInputError(f"line {number} is not JSON ({exc.msg})", source=str(path)))
+                errors.append(
+                    BadInputError(f"line {number} is not JSON ({exc.msg})", source=str(path))
+                )
     for number, row in rows:
         origin = f"{path}:{number}"
         if not isinstance(row, dict):

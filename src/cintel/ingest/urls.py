@@ -47,7 +47,9 @@ class UrlPolicy:
         """Refuse a URL whose scheme or resolved addresses are not allowed."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise BadInputError(f"URL scheme {parts.scheme!r} is not allowed (http or https)", source=url)
+            raise BadInputError(
+                f"URL scheme {parts.scheme!r} is not allowed (http or https)", source=url
+            )
         host = parts.hostname
         if not host:
             raise BadInputError("URL has no host", source=url)
@@ -56,12 +58,15 @@ class UrlPolicy:
         try:
             infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
         except socket.gaierror as exc:
-            raise TransientError(f"cannot resolve host {host!r} ({exc}); check the URL", source=url) from exc
+            raise TransientError(
+                f"cannot resolve host {host!r} ({exc}); check the URL", source=url
+            ) from exc
         allowed = self._allowed_networks()
         for info in infos:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address
             address = ipaddress.ip_address(info[4][0])
-            if getattr(address, "ipv4_mapped", None):
-                address = address.ipv4_mapped  # type: ignore[union-attr]
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+                address = address.ipv4_mapped
             internal = (
                 address.is_private
                 or address.is_loopback
@@ -133,9 +138,13 @@ def fetch(
                         )
                     return _save(response, url, current, policy, dest_dir)
             except httpx.TimeoutException as exc:
-                raise TransientError(f"timed out after {policy.timeout_s:.0f} s", source=url) from exc
+                raise TransientError(
+                    f"timed out after {policy.timeout_s:.0f} s", source=url
+                ) from exc
             except httpx.TransportError as exc:
-                raise TransientError(f"cannot connect ({exc}); is the host reachable?", source=url) from exc
+                raise TransientError(
+                    f"cannot connect ({exc}); is the host reachable?", source=url
+                ) from exc
     raise BadInputError(f"more than {MAX_REDIRECTS} redirects", source=url)
 
 

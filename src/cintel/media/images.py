@@ -21,7 +21,12 @@ def image_size(path: str | Path, source: str | None = None) -> tuple[int, int, s
             Image.MAX_IMAGE_PIXELS = None
             try:
                 with Image.open(path) as img:
-                    return img.width, img.height, img.format or "unknown", getattr(img, "n_frames", 1)
+                    return (
+                        img.width,
+                        img.height,
+                        img.format or "unknown",
+                        getattr(img, "n_frames", 1),
+                    )
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
@@ -30,8 +35,10 @@ def image_size(path: str | Path, source: str | None = None) -> tuple[int, int, s
         ) from exc
 
 
-def open_image(path: str | Path, limits: Limits | None = None, source: str | None = None) -> Image.Image:
-    """Decode an image to RGB(A) with EXIF orientation applied; refuses images over the pixel limit."""
+def open_image(
+    path: str | Path, limits: Limits | None = None, source: str | None = None
+) -> Image.Image:
+    """Decode an image to RGB(A), EXIF orientation applied; refuses images over the pixel limit."""
     limits = limits or Limits()
     label = source or str(path)
     width, height, fmt, _ = image_size(path, source=label)

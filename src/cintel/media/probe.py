@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from cintel.config import Limits
 from cintel.errors import BadInputError
@@ -47,9 +48,7 @@ class ProbeInfo:
 
     def first(self, kind: str) -> StreamInfo | None:
         """The first stream of a type ('audio' or 'video', cover pictures excluded)."""
-        return next(
-            (s for s in self.streams if s.type == kind and not s.attached_picture), None
-        )
+        return next((s for s in self.streams if s.type == kind and not s.attached_picture), None)
 
 
 def _seconds(value: int | None, base: Fraction | None) -> float | None:
@@ -72,7 +71,8 @@ def probe(path: str | Path, limits: Limits | None = None, source: str | None = N
             source=label,
         ) from exc
     with container:
-        streams = [s for s in container.streams if s.type in ("audio", "video")]
+        # PyAV's type stubs do not describe stream attributes by stream type.
+        streams: list[Any] = [s for s in container.streams if s.type in ("audio", "video")]
         if not streams:
             raise BadInputError("has no audio or video stream", source=label)
         infos: dict[int, StreamInfo] = {}
@@ -112,11 +112,13 @@ def probe(path: str | Path, limits: Limits | None = None, source: str | None = N
         ends: dict[int, float] = {}
         try:
             for packet in container.demux(streams):
-                info = infos.get(packet.stream.index)
-                if info is None or packet.size == 0:
+                seen = infos.get(packet.stream.index)
+                if seen is None or packet.size == 0:
                     continue
-                info.frames += 1
-                start = _seconds(packet.pts if packet.pts is not None else packet.dts, packet.time_base)
+                seen.frames += 1
+                start = _seconds(
+                    packet.pts if packet.pts is not None else packet.dts, packet.time_base
+                )
                 if start is not None:
                     end = start + (_seconds(packet.duration, packet.time_base) or 0.0)
                     ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), end)

@@ -19,6 +19,7 @@ _BOMS = (
 )
 _CONTROL_OK = {9, 10, 12, 13}
 MAX_CHAOS = 0.05
+TIE_CHAOS = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ def _control_ratio(text: str) -> float:
     return bad / len(text)
 
 
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _guess(data: bytes) -> DecodedText | None:
@@ -61,12 +64,12 @@ def _guess(data: bytes) -> DecodedText | None:
     best = matches.best()
     if best is None or best.chaos > MAX_CHAOS or best.encoding in ("utf_8", "ascii"):
         return None
-    # Short texts often fit several single-byte code pages equally well; Windows-1252
-    # is by far the most common of them, so it wins a tie.
-    tied = [
-        m for m in matches if m.chaos == best.chaos and m.coherence == best.coherence
-    ]
-    best = next((m for m in tied if m.encoding == "cp1252"), best)
+    # Short texts often fit several single-byte code pages about equally well, and the
+    # coherence score then picks the wrong one ("garçon" as "garįon"). Windows-1252 is by
+    # far the most common of them, so it wins whenever it reads as cleanly as the best.
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    if western is not None and western.chaos <= best.chaos + TIE_CHAOS:
+        best = western
     decoded = str(best)
     if _control_ratio(decoded) >= 0.01:
         return None

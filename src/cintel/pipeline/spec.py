@@ -106,7 +106,9 @@ class Pipeline:
 def builtin_names() -> list[str]:
     """Names of the pipelines that ship with cintel."""
     folder = resources.files("cintel.pipeline") / "builtin"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def _read_builtin(name: str) -> str:
@@ -149,7 +151,7 @@ def parse_pipeline(text: str, source: str = "<string>", reg: Registry | None = N
         return Pipeline(name=name, description=description, by_kind=by_kind, source=source)
     tables = data.get("analyzers")
     if not isinstance(tables, dict) or not tables:
-        raise PipelineError(f"{source}: a pipeline needs an [analyzers.\"name\"] table or [by_kind]")
+        raise PipelineError(f'{source}: a pipeline needs an [analyzers."name"] table or [by_kind]')
     configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in tables.items()}
     steps = resolve_steps(configs, reg, source)
     return Pipeline(name=name, description=description, steps=steps, source=source)
@@ -175,7 +177,9 @@ def resolve_steps(
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
         cycle = " -> ".join(exc.args[1])
-        raise PipelineError(f"{source}: analyzers depend on each other in a cycle: {cycle}") from None
+        raise PipelineError(
+            f"{source}: analyzers depend on each other in a cycle: {cycle}"
+        ) from None
     steps = []
     for name in order:
         cls = classes[name]

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import cast
 
 from cintel.runners.base import Done, Executor
-from cintel.runners.worker import Batch, run_batch
+from cintel.runners.worker import Batch, Outcome, run_batch
 
 
 class LocalExecutor(Executor):
@@ -48,7 +48,7 @@ class LocalExecutor(Executor):
             self._pool = None
 
     def wait(self, handles: list[object], timeout: float) -> list[Done]:
-        futures = cast(list[Future[list]], handles)  # type: ignore[type-arg]
+        futures = cast(list[Future[list[Outcome]]], handles)
         done, _ = wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED)
         out = []
         broken = False

@@ -56,7 +56,7 @@ class RayExecutor(Executor):
         for ref in ready:
             try:
                 out.append(Done(ref, self._ray.get(ref)))
-            except Exception as exc:  # noqa: BLE001 - a lost worker loses its batch
+            except Exception as exc:
                 out.append(Done(ref, None, exc))
         return out
 

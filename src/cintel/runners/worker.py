@@ -78,7 +78,8 @@ def _failure(batch: Batch, item: WorkItem, exc: BaseException, attempts: int) ->
     else:
         message = (
             f"{cls.name} {cls.version} failed on {where} ({item.content.short_id}): "
-            f"{type(exc).__name__}: {exc}. This is a bug in the analyzer; the traceback is recorded."
+            f"{type(exc).__name__}: {exc}. "
+            "This is a bug in the analyzer; the traceback is recorded."
         )
     return Failure(
         analyzer=cls.name,
@@ -98,7 +99,9 @@ def _signal(batch: Batch, item: WorkItem, result: Result, wall_s: float, cpu_s: 
     cls = batch.analyzer
     value = result.value
     if not isinstance(value, cls.Output):
-        value = cls.Output.model_validate(value.model_dump() if isinstance(value, BaseModel) else value)
+        value = cls.Output.model_validate(
+            value.model_dump() if isinstance(value, BaseModel) else value
+        )
     model_checksum = result.model_checksum or (",".join(batch.model_checksums) or None)
     return Signal(
         result_key=item.key,
@@ -145,7 +148,7 @@ def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
                 return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
             time.sleep(delay)
             delay *= 2
-        except (Exception, ValidationError) as exc:  # noqa: BLE001 - the user-code boundary
+        except (Exception, ValidationError) as exc:
             return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
 
 
@@ -153,14 +156,14 @@ def run_batch(batch: Batch) -> list[Outcome]:
     """Analyse every item of a batch; never raises for an item's failure."""
     try:
         analyzer = _instance(batch)
-    except Exception as exc:  # noqa: BLE001 - setup failure fails every item
+    except Exception as exc:
         return [Outcome(i.key, failure=_failure(batch, i, exc, 1)) for i in batch.items]
     if type(analyzer).analyze_batch is Analyzer.analyze_batch or len(batch.items) == 1:
         return [_one(batch, analyzer, item) for item in batch.items]
     wall0, cpu0 = time.perf_counter(), time.process_time()
     try:
         answers = analyzer.analyze_batch([_input(i) for i in batch.items])
-    except Exception:  # noqa: BLE001 - fall back to one at a time to isolate the culprit
+    except Exception:
         return [_one(batch, analyzer, item) for item in batch.items]
     share = 1.0 / len(batch.items)
     wall = (time.perf_counter() - wall0) * share
@@ -172,11 +175,13 @@ def run_batch(batch: Batch) -> list[Outcome]:
         elif isinstance(answer, Exception):
             try:
                 raise answer
-            except Exception as exc:  # noqa: BLE001 - keeps the traceback for the record
+            except Exception as exc:
                 outcomes.append(Outcome(item.key, failure=_failure(batch, item, exc, 1)))
         else:
             try:
-                outcomes.append(Outcome(item.key, signal=_signal(batch, item, as_result(answer), wall, cpu)))
-            except Exception as exc:  # noqa: BLE001 - an invalid output is the analyzer's bug
+                outcomes.append(
+                    Outcome(item.key, signal=_signal(batch, item, as_result(answer), wall, cpu))
+                )
+            except Exception as exc:
                 outcomes.append(Outcome(item.key, failure=_failure(batch, item, exc, 1)))
     return outcomes

@@ -39,7 +39,7 @@ class Artifacts:
     def put_file(self, local_path: str | Path) -> str:
         """Store a local file (streamed, never read whole); returns its key."""
         digest = hashlib.sha256()
-        with open(local_path, "rb") as handle:
+        with Path(local_path).open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
         key = digest.hexdigest()

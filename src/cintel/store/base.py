@@ -144,9 +144,7 @@ class Store(ABC):
         """Record failures; they never stop a batch."""
 
     @abstractmethod
-    def failures(
-        self, run_id: str | None = None, content_id: str | None = None
-    ) -> list[Failure]:
+    def failures(self, run_id: str | None = None, content_id: str | None = None) -> list[Failure]:
         """Recorded failures, newest first."""
 
     @abstractmethod

@@ -170,9 +170,7 @@ class SqlStore(Store):
                 for cid, content in wanted.items():
                     if cid in existing:
                         self._merge_metadata(conn, content, existing[cid].metadata or {})
-            latest = {
-                (c.tenant, s.uri): self._source_row(c.tenant, c.id, s) for c, s in pairs
-            }
+            latest = {(c.tenant, s.uri): self._source_row(c.tenant, c.id, s) for c, s in pairs}
             stmt = self._insert(schema.sources)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant", "uri"],
@@ -302,7 +300,9 @@ class SqlStore(Store):
                     )
                 )
                 for r in rows:
-                    out[r.uri] = SourceStat(r.uri, r.content_id, r.size, r.mtime_ns, r.metadata or {})
+                    out[r.uri] = SourceStat(
+                        r.uri, r.content_id, r.size, r.mtime_ns, r.metadata or {}
+                    )
         return out
 
     # signals --------------------------------------------------------------------
@@ -447,7 +447,10 @@ class SqlStore(Store):
         c = schema.signals.c
         rank = (
             sa.func.row_number()
-            .over(partition_by=(c.content_id, c.analyzer), order_by=(c.created_at.desc(), c.version.desc()))
+            .over(
+                partition_by=(c.content_id, c.analyzer),
+                order_by=(c.created_at.desc(), c.version.desc()),
+            )
             .label("rank")
         )
         return sa.select(schema.signals, rank).subquery()
@@ -625,7 +628,8 @@ class SqlStore(Store):
                     index_elements=["result_key"]
                 )
                 conn.execute(
-                    stmt, [{"result_key": k, "owner": owner, "expires_at": expires_at} for k in chunk]
+                    stmt,
+                    [{"result_key": k, "owner": owner, "expires_at": expires_at} for k in chunk],
                 )
                 held.update(
                     conn.execute(

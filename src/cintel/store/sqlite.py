@@ -26,9 +26,7 @@ class SqliteStore(SqlStore):
         self.path = Path(path) if path and path != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_S}, poolclass=NullPool
-        )
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, poolclass=NullPool)
         sa.event.listen(engine, "connect", self._on_connect)
         sa.event.listen(engine, "begin", self._on_begin)
         super().__init__(url, engine)

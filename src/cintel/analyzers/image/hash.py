@@ -40,16 +40,19 @@ def _bits_to_hex(bits: np.ndarray) -> str:
 def phash(image: Image.Image, hash_size: int = 8) -> str:
     """DCT hash: low frequencies of a 4x-oversampled greyscale thumbnail against their median."""
     side = hash_size * 4
-    grey = np.asarray(image.convert("L").resize((side, side), Image.Resampling.LANCZOS), dtype=np.float64)
+    grey = np.asarray(
+        image.convert("L").resize((side, side), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     low = dctn(grey, type=2, norm="ortho")[:hash_size, :hash_size]
     median = np.median(low.ravel()[1:])
     return _bits_to_hex(low > median)
 
 
 def dhash(image: Image.Image, hash_size: int = 8) -> str:
-    """Gradient hash: whether each pixel of a small greyscale thumbnail is brighter than its right neighbour."""
+    """Gradient hash: is each pixel of a greyscale thumbnail brighter than its right neighbour."""
     grey = np.asarray(
-        image.convert("L").resize((hash_size + 1, hash_size), Image.Resampling.LANCZOS), dtype=np.int16
+        image.convert("L").resize((hash_size + 1, hash_size), Image.Resampling.LANCZOS),
+        dtype=np.int16,
     )
     return _bits_to_hex(grey[:, 1:] > grey[:, :-1])
 

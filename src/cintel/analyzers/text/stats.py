@@ -12,8 +12,9 @@ from cintel.errors import BadInputError
 from cintel.media.text import decode_text
 from cintel.model import ContentKind
 
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
-_SENTENCE_END = re.compile(r"[.!?…。！？]+(?=\s|$)|[。！？]+")
+# Typographic apostrophes and CJK sentence marks are meant literally here.
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # noqa: RUF001
+_SENTENCE_END = re.compile(r"[.!?…。！？]+(?=\s|$)|[。！？]+")  # noqa: RUF001
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
