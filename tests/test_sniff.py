@@ -63,8 +63,14 @@ def test_latin1_prose_decodes_exactly() -> None:
     assert decode_text(PROSE.encode("latin-1")).text == PROSE
 
 
-def test_central_european_code_page_still_detected() -> None:
-    text = "Zażółć gęślą jaźń, to jest polski tekst o kulturze."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Zażółć gęślą jaźń, to jest polski tekst o kulturze.",
+        "Dzień dobry, jak się masz? Wszystko w porządku.",
+    ],
+)
+def test_central_european_code_page_still_detected(text: str) -> None:
     decoded = decode_text(text.encode("cp1250"))
     assert (decoded.encoding, decoded.text) == ("cp1250", text)
 

@@ -19,7 +19,7 @@ _BOMS = (
 )
 _CONTROL_OK = {9, 10, 12, 13}
 MAX_CHAOS = 0.05
-TIE_CHAOS = 0.01
+TIE_CHAOS = 0.05
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,14 @@ def _guess(data: bytes) -> DecodedText | None:
         return None
     # Short texts often fit several single-byte code pages about equally well, and the
     # coherence score then picks the wrong one ("garçon" as "garįon"). Windows-1252 is by
-    # far the most common of them, so it wins whenever it reads as cleanly as the best.
+    # far the most common of them, so it wins when it reads about as cleanly and fits the
+    # language at least as well (a Polish text in cp1250 keeps cp1250 by coherence).
     western = next((m for m in matches if m.encoding == "cp1252"), None)
-    if western is not None and western.chaos <= best.chaos + TIE_CHAOS:
+    if (
+        western is not None
+        and western.chaos <= best.chaos + TIE_CHAOS
+        and western.coherence >= best.coherence
+    ):
         best = western
     decoded = str(best)
     if _control_ratio(decoded) >= 0.01:

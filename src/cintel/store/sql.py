@@ -215,10 +215,11 @@ class SqlStore(Store):
         with self.engine.connect() as conn:
             lowered = ref.lower()
             if 4 <= len(lowered) <= 64 and all(ch in "0123456789abcdef" for ch in lowered):
+                # A full id is an equality the primary key answers; a prefix (LIKE) scans
+                # every content of the tenant, which made ingestion O(contents) per file.
+                match = c.id == lowered if len(lowered) == 64 else c.id.startswith(lowered, autoescape=True)
                 rows = conn.execute(
-                    sa.select(schema.contents)
-                    .where(c.tenant == tenant, c.id.startswith(lowered, autoescape=True))
-                    .limit(2)
+                    sa.select(schema.contents).where(c.tenant == tenant, match).limit(2)
                 ).all()
                 if len(rows) == 1:
                     return self._to_content(rows[0])
