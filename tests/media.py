@@ -34,24 +34,35 @@ def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int
     return path
 
 
+def _mux_tone(
+    container: av.container.OutputContainer, stream: av.AudioStream, seconds: float, rate: int
+) -> None:
+    """Encode a mono tone into ``stream`` and mux it, flushing the encoder at the end."""
+    samples = tone(seconds, rate)
+    frame_size = stream.codec_context.frame_size or 1024
+    planar = stream.codec_context.format.is_planar
+    for start in range(0, len(samples), frame_size):
+        frame = av.AudioFrame.from_ndarray(
+            samples[None, start : start + frame_size],
+            format="fltp" if planar else "flt",
+            layout="mono",
+        )
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
 def encode_audio(
     path: Path, seconds: float = 1.0, codec: str = "libmp3lame", rate: int = 22050
 ) -> Path:
     """A mono tone encoded with PyAV (MP3 by default; the container follows the suffix)."""
-    samples = tone(seconds, rate)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
-        frame_size = stream.codec_context.frame_size or 1024
-        for start in range(0, len(samples), frame_size):
-            chunk = samples[start : start + frame_size]
-            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = start
-            frame.time_base = Fraction(1, rate)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        _mux_tone(container, stream, seconds, rate)
     return path
 
 
@@ -77,19 +88,7 @@ def encode_video(
         for packet in video.encode(None):
             container.mux(packet)
         if sound is not None:
-            samples = tone(seconds, rate)
-            frame_size = sound.codec_context.frame_size or 1024
-            for start in range(0, len(samples), frame_size):
-                frame = av.AudioFrame.from_ndarray(
-                    samples[None, start : start + frame_size], format="fltp", layout="mono"
-                )
-                frame.sample_rate = rate
-                frame.pts = start
-                frame.time_base = Fraction(1, rate)
-                for packet in sound.encode(frame):
-                    container.mux(packet)
-            for packet in sound.encode(None):
-                container.mux(packet)
+            _mux_tone(container, sound, seconds, rate)
     return path
 
 
