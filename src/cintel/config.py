@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     @property
     def artifacts_url(self) -> str:
         """The artifact location in effect."""
-        return self.artifacts or str(self.data_dir / "artifacts")
+        return self.artifacts or str((self.data_dir / "artifacts").resolve())
 
     @property
     def blobs_dir(self) -> Path:

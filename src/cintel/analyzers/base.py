@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.config import Limits
 from cintel.errors import ConfigError, UnknownNameError
 from cintel.model import Content, ContentKind, Segment, Signal
+from cintel.store.artifacts import Artifacts
 
 ENTRY_POINT_GROUP = "cintel.analyzers"
 PLUGINS_ENV = "CINTEL_PLUGINS"
@@ -62,6 +63,13 @@ class AnalysisInput:
     content: Content
     path: str
     upstream: dict[str, Signal] = field(default_factory=dict)
+    artifacts: Artifacts | None = None
+
+    def artifact_store(self) -> Artifacts:
+        """Where derived files go; the runner always provides it."""
+        if self.artifacts is None:
+            raise ConfigError("no artifact store was given to this analysis")
+        return self.artifacts
 
     def need(self, name: str) -> Signal:
         """The upstream signal ``name``; the pipeline guarantees it when declared in needs."""

@@ -206,6 +206,7 @@ class Scheduler:
             retries=self.settings.transient_retries,
             backoff_s=self.settings.retry_backoff_s,
             model_checksums=tuple(model_checksums(step)),
+            artifacts_url=self.settings.artifacts_url,
         )
         self._inflight[self.executor.submit(batch)] = batch
         return batch

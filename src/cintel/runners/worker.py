@@ -20,6 +20,7 @@ from cintel.analyzers.base import AnalysisInput, Analyzer, Result, as_result
 from cintel.config import Limits
 from cintel.errors import AnalysisError, FailureCategory, TransientError, categorize
 from cintel.model import Content, Failure, Provenance, Signal
+from cintel.store.artifacts import Artifacts
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Batch:
     retries: int = 3
     backoff_s: float = 0.5
     model_checksums: tuple[str, ...] = ()
+    artifacts_url: str | None = None
 
 
 @dataclass
@@ -127,8 +129,21 @@ def _signal(batch: Batch, item: WorkItem, result: Result, wall_s: float, cpu_s: 
     )
 
 
-def _input(item: WorkItem) -> AnalysisInput:
-    return AnalysisInput(content=item.content, path=item.content.location, upstream=item.upstream)
+_artifacts: dict[str, Artifacts] = {}
+
+
+def _input(batch: Batch, item: WorkItem) -> AnalysisInput:
+    artifacts = None
+    if batch.artifacts_url:
+        artifacts = _artifacts.get(batch.artifacts_url)
+        if artifacts is None:
+            artifacts = _artifacts[batch.artifacts_url] = Artifacts(batch.artifacts_url)
+    return AnalysisInput(
+        content=item.content,
+        path=item.content.location,
+        upstream=item.upstream,
+        artifacts=artifacts,
+    )
 
 
 def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
@@ -138,7 +153,7 @@ def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
         attempts += 1
         wall0, cpu0 = time.perf_counter(), time.process_time()
         try:
-            result = as_result(analyzer.analyze(_input(item)))
+            result = as_result(analyzer.analyze(_input(batch, item)))
             signal = _signal(
                 batch, item, result, time.perf_counter() - wall0, time.process_time() - cpu0
             )
@@ -162,7 +177,7 @@ def run_batch(batch: Batch) -> list[Outcome]:
         return [_one(batch, analyzer, item) for item in batch.items]
     wall0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        answers = analyzer.analyze_batch([_input(i) for i in batch.items])
+        answers = analyzer.analyze_batch([_input(batch, i) for i in batch.items])
     except Exception:
         return [_one(batch, analyzer, item) for item in batch.items]
     share = 1.0 / len(batch.items)

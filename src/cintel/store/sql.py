@@ -217,7 +217,11 @@ class SqlStore(Store):
             if 4 <= len(lowered) <= 64 and all(ch in "0123456789abcdef" for ch in lowered):
                 # A full id is an equality the primary key answers; a prefix (LIKE) scans
                 # every content of the tenant, which made ingestion O(contents) per file.
-                match = c.id == lowered if len(lowered) == 64 else c.id.startswith(lowered, autoescape=True)
+                match = (
+                    c.id == lowered
+                    if len(lowered) == 64
+                    else c.id.startswith(lowered, autoescape=True)
+                )
                 rows = conn.execute(
                     sa.select(schema.contents).where(c.tenant == tenant, match).limit(2)
                 ).all()

@@ -1,0 +1,1 @@
+"""Audio analyzers: decoding, loudness, quality, voice activity."""

@@ -1,0 +1,1 @@
+"""Speech analyzers: transcripts with word times (and, later, speakers)."""
