@@ -279,6 +279,35 @@ def signals(
         )
 
 
+@app.command()
+def transcript(
+    ref: Annotated[str, typer.Argument(help="content id, id prefix, or a path/URL it was seen at")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="vtt, srt, json, txt or podcast")
+    ] = "vtt",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="write to a file")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+) -> None:
+    """A content's transcript as WebVTT, SRT, JSON with words, text or podcast JSON."""
+    from cintel.transcripts import render
+
+    with _open(_settings(store, data_dir)) as st:
+        content = _resolve(st, ref, tenant)
+        found = st.get_signals(content.id, analyzer="speech.transcript")
+    if not found:
+        raise CintelError(
+            f"{content.location} has no transcript yet; run it through a pipeline with "
+            "speech.transcript (for example: cintel run PATH --pipeline podcast)"
+        )
+    text = render(found[0], fmt)
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 @app.command("export")
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or parquet")] = "jsonl",

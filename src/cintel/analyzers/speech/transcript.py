@@ -68,8 +68,9 @@ def _windows(speech: list[tuple[float, float]], duration: float) -> Iterator[tup
     start = 0.0
     for i, (_, end) in enumerate(speech):
         next_start = speech[i + 1][0] if i + 1 < len(speech) else duration
-        if end - start >= WINDOW_S or i + 1 == len(speech):
-            cut = min(duration, (end + next_start) / 2)
+        last = i + 1 == len(speech)
+        if end - start >= WINDOW_S or last:
+            cut = duration if last else min(duration, (end + next_start) / 2)
             yield start, cut
             start = cut
 

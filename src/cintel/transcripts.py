@@ -1,0 +1,145 @@
+"""Transcript formats: WebVTT, SRT, JSON with words, plain text, podcast namespace JSON.
+
+Every writer takes the segments of a ``speech.transcript`` signal (utterances
+and words) and, when ``speech.speakers`` has run, the speaker of each
+utterance, written as WebVTT voice tags (``<v S1>``), SRT prefixes and the
+podcast transcript ``speaker`` field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cintel.errors import ConfigError
+from cintel.model import Segment, Signal
+
+FORMATS = ("vtt", "srt", "json", "txt", "podcast")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One utterance to write: times, text, speaker, and its words."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None
+    words: tuple[Segment, ...]
+
+
+def cues(transcript: Signal) -> list[Cue]:
+    """Utterances of a transcript signal with their words (speakers as the segments carry)."""
+    utterances = [s for s in transcript.segments if s.label == "utterance"]
+    by_utterance: dict[int, list[Segment]] = {}
+    for seg in transcript.segments:
+        if seg.label == "word":
+            by_utterance.setdefault(int(seg.attrs.get("utterance", -1)), []).append(seg)
+    return [
+        Cue(u.start, u.end, u.text or "", u.speaker, tuple(by_utterance.get(i, [])))
+        for i, u in enumerate(utterances)
+    ]
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _escape_vtt(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(items: Sequence[Cue]) -> str:
+    """WebVTT with ``<v Speaker>`` voice tags where speakers are known."""
+    lines = ["WEBVTT", ""]
+    for n, cue in enumerate(items, start=1):
+        text = _escape_vtt(cue.text)
+        if cue.speaker:
+            text = f"<v {_escape_vtt(cue.speaker)}>{text}"
+        lines += [str(n), f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}", text, ""]
+    return "\n".join(lines)
+
+
+def to_srt(items: Sequence[Cue]) -> str:
+    """SubRip subtitles; a known speaker prefixes the text (``S1: …``)."""
+    blocks = []
+    for n, cue in enumerate(items, start=1):
+        text = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
+        blocks.append(f"{n}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_json(items: Sequence[Cue], meta: dict[str, object]) -> str:
+    """JSON with utterances and their words (start, end, probability, speaker)."""
+    return json.dumps(
+        {
+            **meta,
+            "utterances": [
+                {
+                    "start": c.start,
+                    "end": c.end,
+                    "speaker": c.speaker,
+                    "text": c.text,
+                    "words": [
+                        {"start": w.start, "end": w.end, "word": w.text, "probability": w.score}
+                        for w in c.words
+                    ],
+                }
+                for c in items
+            ],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def to_txt(items: Sequence[Cue]) -> str:
+    """Plain text, one utterance a line, a speaker change starting a new paragraph."""
+    lines: list[str] = []
+    speaker: str | None = None
+    for cue in items:
+        if cue.speaker and cue.speaker != speaker:
+            if lines:
+                lines.append("")
+            lines.append(f"{cue.speaker}:")
+            speaker = cue.speaker
+        lines.append(cue.text)
+    return "\n".join(lines) + "\n"
+
+
+def to_podcast(items: Sequence[Cue]) -> str:
+    """The podcast namespace transcript JSON (version 1.0.0: segments with speaker and body)."""
+    segments = []
+    for cue in items:
+        entry: dict[str, object] = {"startTime": cue.start, "endTime": cue.end, "body": cue.text}
+        if cue.speaker:
+            entry = {"speaker": cue.speaker, **entry}
+        segments.append(entry)
+    return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=2)
+
+
+def render(transcript: Signal, fmt: str) -> str:
+    """The transcript in format ``fmt`` (one of ``FORMATS``)."""
+    items = cues(transcript)
+    writers: dict[str, Callable[[], str]] = {
+        "vtt": lambda: to_vtt(items),
+        "srt": lambda: to_srt(items),
+        "json": lambda: to_json(
+            items,
+            {
+                "language": transcript.value.get("language"),
+                "language_probability": transcript.value.get("language_probability"),
+                "model": transcript.value.get("model"),
+            },
+        ),
+        "txt": lambda: to_txt(items),
+        "podcast": lambda: to_podcast(items),
+    }
+    if fmt not in writers:
+        raise ConfigError(f"unknown transcript format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return writers[fmt]()
