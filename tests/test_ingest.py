@@ -786,3 +786,12 @@ def test_plan_mode_records_nothing(tmp_path: Path, db: Store, settings: Settings
     result = Ingestor(db, settings, record=False).ingest([str(tmp_path / "in")])
     assert result.new == 2 and len(result.contents) == 2
     assert db.count_contents() == 0
+
+
+def test_the_data_folder_inside_an_input_folder_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello there", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data")
+    with open_store(settings.store_url) as store:
+        result = Ingestor(store, settings).ingest([str(tmp_path)])
+    assert result.failures == []
+    assert [Path(c.location).name for c in result.contents] == ["a.txt"]

@@ -132,8 +132,12 @@ class Ingestor:
         if not path.exists():
             raise BadInputError("does not exist; check the path", source=str(path))
         if path.is_dir():
+            # cintel's own data folder (store, blobs, artifacts) is never a source.
+            own = self.settings.data_dir.resolve()
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != own
+                )
                 for name in sorted(files):
                     if not name.startswith("."):
                         file = Path(root) / name
