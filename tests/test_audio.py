@@ -104,3 +104,23 @@ def test_broken_audio_gives_clear_errors_not_crashes(tmp_path: Path) -> None:
     assert "notaudio.mp3" not in failures
     assert set(signals["good.wav"]) == {"media.probe", "audio.decode", "audio.clipping"}
     assert good.exists()
+
+
+def test_silence_is_judged_against_the_programme(tmp_path: Path) -> None:
+    rate = 16_000
+    loud = tone(3.0, rate, amplitude=0.5)
+    hum = tone(3.0, rate, amplitude=0.5 * 10 ** (-50 / 20))  # 50 dB down: dead air with hum
+    quiet = np.zeros(int(2.5 * rate), dtype=np.float32)
+    write_wav16(tmp_path / "show.wav", np.concatenate([quiet, loud, hum, loud, quiet]), rate)
+    report, signals, _ = run_analyzers(tmp_path, [tmp_path / "show.wav"], "audio.silence")
+    assert report.ok
+    signal = signals["show.wav"]["audio.silence"]
+    spans = [(s.start, s.end) for s in signal.segments]
+    assert spans == [
+        pytest.approx((0.0, 2.5), abs=0.11),
+        pytest.approx((5.5, 8.5), abs=0.11),
+        pytest.approx((11.5, 14.0), abs=0.11),
+    ]
+    assert signal.value["leading_s"] == pytest.approx(2.5, abs=0.11)
+    assert signal.value["trailing_s"] == pytest.approx(2.5, abs=0.11)
+    assert signals["show.wav"]["audio.loudness"].value["integrated_lufs"] is not None

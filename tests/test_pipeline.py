@@ -52,7 +52,9 @@ def test_auto_dispatches_by_kind() -> None:
     auto = load_pipeline("auto")
     assert [s.name for s in auto.steps_for(ContentKind.TEXT)] == ["text.stats"]
     assert [s.name for s in auto.steps_for(ContentKind.IMAGE)] == ["image.hash"]
-    assert [s.name for s in auto.steps_for(ContentKind.AUDIO)] == ["media.probe"]
+    audio = [s.name for s in auto.steps_for(ContentKind.AUDIO)]
+    assert audio == [s.name for s in load_pipeline("podcast").steps]
+    assert {"media.probe", "audio.loudness", "speech.transcript"} <= set(audio)
 
 
 def test_unknown_pipeline_lists_known() -> None:
