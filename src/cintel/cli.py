@@ -296,12 +296,13 @@ def transcript(
     with _open(_settings(store, data_dir)) as st:
         content = _resolve(st, ref, tenant)
         found = st.get_signals(content.id, analyzer="speech.transcript")
+        speakers = st.get_signals(content.id, analyzer="speech.speakers")
     if not found:
         raise CintelError(
             f"{content.location} has no transcript yet; run it through a pipeline with "
             "speech.transcript (for example: cintel run PATH --pipeline podcast)"
         )
-    text = render(found[0], fmt)
+    text = render(found[0], fmt, speakers=speakers[0] if speakers else None)
     if out_file:
         out_file.write_text(text, encoding="utf-8")
     else:

@@ -240,3 +240,22 @@ model_registry.register(
         loader=_load_whisper,
     )
 )
+
+
+def _load_voice_encoder(path: Path) -> object:
+    from cintel.analyzers.speech.speakers import load_voice_encoder
+
+    return load_voice_encoder(path)
+
+
+model_registry.register(
+    ModelSpec(
+        name="resemblyzer-voice-encoder",
+        description="Resemblyzer GE2E speaker encoder (3-layer LSTM, 256-d d-vectors), PyTorch",
+        license="Apache-2.0",
+        size_bytes=17_090_379,
+        checksum="2edc6f93f4e7e579c35eb1926e7927e0b3197ba1d0c8e934bca67ebfdc87ec81",
+        files=(PackagedFile("pretrained.pt", "resemblyzer", "pretrained.pt"),),
+        loader=_load_voice_encoder,
+    )
+)

@@ -29,9 +29,19 @@ class Cue:
     words: tuple[Segment, ...]
 
 
-def cues(transcript: Signal) -> list[Cue]:
-    """Utterances of a transcript signal with their words (speakers as the segments carry)."""
+def cues(transcript: Signal, speakers: Signal | None = None) -> list[Cue]:
+    """Utterances of a transcript signal with their words.
+
+    Speakers come from a ``speech.speakers`` signal's utterance segments (matched by start
+    and end) when one is given, else from the transcript's own segments.
+    """
     utterances = [s for s in transcript.segments if s.label == "utterance"]
+    if speakers is not None:
+        who = {(s.start, s.end): s.speaker for s in speakers.segments if s.label == "utterance"}
+        utterances = [
+            u.model_copy(update={"speaker": who.get((u.start, u.end), u.speaker)})
+            for u in utterances
+        ]
     by_utterance: dict[int, list[Segment]] = {}
     for seg in transcript.segments:
         if seg.label == "word":
@@ -123,9 +133,9 @@ def to_podcast(items: Sequence[Cue]) -> str:
     return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=2)
 
 
-def render(transcript: Signal, fmt: str) -> str:
-    """The transcript in format ``fmt`` (one of ``FORMATS``)."""
-    items = cues(transcript)
+def render(transcript: Signal, fmt: str, speakers: Signal | None = None) -> str:
+    """The transcript in format ``fmt`` (one of ``FORMATS``), with speakers when given."""
+    items = cues(transcript, speakers)
     writers: dict[str, Callable[[], str]] = {
         "vtt": lambda: to_vtt(items),
         "srt": lambda: to_srt(items),
