@@ -124,3 +124,35 @@ def test_silence_is_judged_against_the_programme(tmp_path: Path) -> None:
     assert signal.value["leading_s"] == pytest.approx(2.5, abs=0.11)
     assert signal.value["trailing_s"] == pytest.approx(2.5, abs=0.11)
     assert signals["show.wav"]["audio.loudness"].value["integrated_lufs"] is not None
+
+
+def _digital_silence(path: Path, hours: float, rate: int = 8_000) -> Path:
+    """Hours of digital zeros as FLAC (a few hundred KB), encoded a minute at a time."""
+    import av
+
+    minute = np.zeros((1, 60 * rate), dtype=np.int16)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        for n in range(int(hours * 60)):
+            frame = av.AudioFrame.from_ndarray(minute, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = rate, n * minute.shape[1]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.slow
+def test_eight_hours_of_digital_silence_is_a_clear_result(tmp_path: Path) -> None:
+    path = _digital_silence(tmp_path / "dead-air.flac", 8.0)
+    report, signals, _ = run_analyzers(
+        tmp_path, [path], "speech.transcript", "audio.silence", "audio.loudness"
+    )
+    assert report.ok, [f.message for f in report.failures]
+    got = signals["dead-air.flac"]
+    assert got["audio.decode"].value["duration_s"] == pytest.approx(8 * 3600, abs=1)
+    assert got["audio.loudness"].value["integrated_lufs"] is None
+    assert got["audio.vad"].value["speech_s"] == 0
+    assert got["speech.transcript"].value["words"] == 0
+    assert got["audio.silence"].value["silence_ratio"] == pytest.approx(1.0, abs=0.001)

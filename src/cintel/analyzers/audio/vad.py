@@ -48,6 +48,13 @@ def frame_probabilities(session: Any, samples: np.ndarray) -> Iterator[np.ndarra
         if len(block) % FRAME:
             block = np.pad(block, (0, FRAME - len(block) % FRAME))
         frames = block.reshape(-1, FRAME)
+        if not frames.any():
+            # Digital silence (intros, gaps, a dead feed): no speech, and the model restarts.
+            h.fill(0.0)
+            c.fill(0.0)
+            tail = np.zeros(CONTEXT, dtype=np.float32)
+            yield np.zeros(len(frames), dtype=np.float32)
+            continue
         context = np.empty((len(frames), CONTEXT), dtype=np.float32)
         context[0] = tail
         context[1:] = frames[:-1, -CONTEXT:]
