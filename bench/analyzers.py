@@ -118,3 +118,11 @@ class BenchCpu(Analyzer):
 def register() -> None:
     """Register the benchmark analyzers (idempotent)."""
     registry.register(BenchCpu, replace=True)
+
+
+def cpu_chunk(paths: list[str], cpu_ms: float, loops_per_ms: float) -> float:
+    """:func:`cpu_work` on each path; returns the CPU seconds taken (for bare parallel runs)."""
+    start = time.process_time()
+    for path in paths:
+        cpu_work(path, cpu_ms, loops_per_ms)
+    return time.process_time() - start

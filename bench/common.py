@@ -49,6 +49,7 @@ class Metric:
     baseline: float | None = None
     baseline_name: str = ""
     ratio: float | None = None
+    others: float | None = None  # cores other processes used during the measurement
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -99,22 +100,104 @@ def text_corpus(folder: Path, n: int, prefix: str = "doc") -> list[Path]:
     return paths
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_cpu() -> float | None:
+    """CPU seconds the whole machine has been busy (all CPUs; hypervisor steal included)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    v = [int(x) for x in fields]
+    # user nice system idle iowait irq softirq steal: everything but idle and iowait
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / _TICK
+
+
+def tree_cpu(also: tuple[str, ...] = ()) -> float | None:
+    """CPU seconds of this process and all its descendants, with the children they reaped.
+
+    Processes whose command name is in ``also`` count too (``postgres``: the server
+    processes working for us are not our children).
+
+    Read from ``/proc``; a process that ended is counted through its parent's
+    ``cutime``/``cstime`` once reaped, so differences of this are the CPU our
+    measurement used: driver, pool workers, Ray's daemons and workers.
+    """
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        rest = text[text.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        if text[text.index("(") + 1 : text.rindex(")")] in also:
+            parent[pid] = me
+        parent.setdefault(pid, int(rest[1]))
+        cpu[pid] = sum(int(x) for x in rest[11:15]) / _TICK  # utime stime cutime cstime
+    total = 0.0
+    for pid, seconds in cpu.items():
+        node, hops = pid, 0
+        while node not in (me, 0) and hops < 64:
+            node, hops = parent.get(node, 0), hops + 1
+        if node == me:
+            total += seconds
+    return total
+
+
 @contextmanager
-def timed() -> Iterator[dict[str, float]]:
-    """Wall and CPU seconds of this process for the block: ``{"wall": .., "cpu": ..}``."""
+def timed(also: tuple[str, ...] = ()) -> Iterator[dict[str, float]]:
+    """Seconds for the block: ``wall``, ``cpu`` (this process), and the machine's load.
+
+    ``own_cpu`` is the CPU of this process tree (workers included), ``machine_cpu`` that
+    of the whole machine, and ``others_cores`` what everything else on the machine took
+    meanwhile, in cores (0.5 = half a core on average): the disturbance from other users.
+    Processes named in ``also`` count as ours (see :func:`tree_cpu`).
+    """
     out: dict[str, float] = {}
+    machine0, own0 = machine_cpu(), tree_cpu(also)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     try:
         yield out
     finally:
         out["wall"] = time.perf_counter() - wall0
         out["cpu"] = time.process_time() - cpu0
+        machine1, own1 = machine_cpu(), tree_cpu(also)
+        if None not in (machine0, machine1, own0, own1):
+            out["own_cpu"] = own1 - own0  # type: ignore[operator]
+            out["machine_cpu"] = machine1 - machine0  # type: ignore[operator]
+            others = max(0.0, out["machine_cpu"] - out["own_cpu"])
+            out["others_cores"] = others / out["wall"] if out["wall"] > 0 else 0.0
 
 
 def environment() -> dict[str, Any]:
     """What the numbers were measured on."""
+    import subprocess
+
+    import cintel
+
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
     return {
+        "cintel": str(Path(cintel.__file__).parent),
+        "commit": commit,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -124,8 +207,23 @@ def environment() -> dict[str, Any]:
 
 
 def print_table(metrics: list[Metric], title: str = "cintel core benchmarks") -> None:
-    """Print the metrics as a table (Rich when available, plain text otherwise)."""
-    headers = ["bench", "metric", "value", "unit", "baseline", "ratio", "target", "status"]
+    """Print the metrics as a table (Rich when available, plain text otherwise).
+
+    ``others`` is how many cores other processes on the machine used, on average, during
+    the measurement (for a speed-up: the most over the run and the loops around it);
+    anything above ~0.2 on a 2-core machine means the number is disturbed.
+    """
+    headers = [
+        "bench",
+        "metric",
+        "value",
+        "unit",
+        "baseline",
+        "ratio",
+        "others",
+        "target",
+        "status",
+    ]
     rows = [
         [
             m.bench,
@@ -134,6 +232,7 @@ def print_table(metrics: list[Metric], title: str = "cintel core benchmarks") ->
             m.unit,
             f"{fmt(m.baseline)} ({m.baseline_name})" if m.baseline is not None else "",
             f"{m.ratio:.3f}" if m.ratio is not None else "",
+            f"{m.others:.2f}" if m.others is not None else "",
             m.target_text,
             m.status,
         ]
@@ -151,7 +250,7 @@ def print_table(metrics: list[Metric], title: str = "cintel core benchmarks") ->
         return
     table = Table(title=title)
     for h in headers:
-        table.add_column(h, justify="right" if h in ("value", "ratio") else "left")
+        table.add_column(h, justify="right" if h in ("value", "ratio", "others") else "left")
     for row in rows:
         style = {"PASS": "green", "MISS": "red"}.get(row[-1])
         row[-1] = f"[{style}]{row[-1]}[/]" if style else row[-1]

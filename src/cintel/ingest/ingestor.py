@@ -191,6 +191,7 @@ class Ingestor:
         known_ids = {s.content_id for s in stats.values()}
         known = self.store.get_contents(list(known_ids), self.tenant) if known_ids else {}
         limit = self.settings.limits.max_file_bytes
+        pending: list[tuple[_Local, str, os.stat_result, str]] = []
         for item in items:
             uri = str(item.path)
             try:
@@ -225,8 +226,21 @@ class Ingestor:
                     raise BadInputError(
                         "is empty (0 bytes); there is nothing to analyse", source=uri
                     )
-                sha = hash_file(item.path)
-                content = known.get(sha) or self.store.get_content(sha, self.tenant)
+                pending.append((item, uri, st, hash_file(item.path)))
+            except OSError as exc:
+                self._fail(
+                    uri, BadInputError(f"cannot be read ({exc.strerror or exc})", source=uri)
+                )
+                self.on_item()
+            except AnalysisError as exc:
+                self._fail(uri, exc)
+                self.on_item()
+        # One batched lookup for every new file (a query per file made ingestion slow).
+        wanted = [sha for *_, sha in pending if sha not in known]
+        found = {**self.store.get_contents(wanted, self.tenant), **known} if wanted else known
+        for item, uri, st, sha in pending:
+            try:
+                content = found.get(sha)
                 if content is None:
                     detected = self._detect(item.path, uri)
                     content = Content(

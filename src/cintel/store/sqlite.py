@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from cintel.store.sql import SqlStore
 
@@ -26,7 +25,9 @@ class SqliteStore(SqlStore):
         self.path = Path(path) if path and path != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, poolclass=NullPool)
+        # Pooled connections: opening one costs the PRAGMAs, and closing the last one
+        # forces a WAL checkpoint. Each process has its own pool; WAL shares the file.
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
         sa.event.listen(engine, "connect", self._on_connect)
         sa.event.listen(engine, "begin", self._on_begin)
         super().__init__(url, engine)
