@@ -43,7 +43,34 @@ _EXPORTS = {
     "open_store": "cintel.store",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AnalysisError",
+    "AnalysisInput",
+    "Analyzer",
+    "BadInputError",
+    "CintelError",
+    "ConfigError",
+    "Content",
+    "ContentKind",
+    "ContentMetadata",
+    "Failure",
+    "InternalError",
+    "Limits",
+    "Pipeline",
+    "Resources",
+    "Result",
+    "RunReport",
+    "Segment",
+    "Settings",
+    "Signal",
+    "Store",
+    "TransientError",
+    "__version__",
+    "load_pipeline",
+    "open_store",
+    "registry",
+    "run_pipeline",
+]
 
 
 def __getattr__(name: str) -> Any:
