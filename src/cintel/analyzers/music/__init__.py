@@ -1,0 +1,1 @@
+"""Music analyzers: tempo, beats, key and other musical descriptors."""
