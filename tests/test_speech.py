@@ -145,3 +145,11 @@ def test_long_form_windows_cut_in_pauses() -> None:
     for begin, end in windows:
         assert end - begin <= WINDOW_S + 20
         assert all(not (s < end < e) for s, e in speech), "a window cut through speech"
+
+
+def test_unknown_asr_backend_lists_the_known_ones() -> None:
+    from cintel.analyzers.speech.transcript import Transcript
+    from cintel.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="known ASR backends: faster-whisper"):
+        Transcript({"backend": "nope"}).setup()

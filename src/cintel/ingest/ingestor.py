@@ -133,15 +133,19 @@ class Ingestor:
             raise BadInputError("does not exist; check the path", source=str(path))
         if path.is_dir():
             # cintel's own data folder (store, blobs, artifacts) is never a source.
-            own = self.settings.data_dir.resolve()
-            for root, dirs, files in os.walk(path):
+            own = str(self.settings.data_dir.resolve())
+            # Resolving the folder once makes every path below it absolute; resolving each
+            # file again cost more than the rest of an unchanged rerun.
+            for root, dirs, files in os.walk(path.resolve()):
                 dirs[:] = sorted(
-                    d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != own
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and os.path.join(root, d) != own  # noqa: PTH118
                 )
                 for name in sorted(files):
                     if not name.startswith("."):
-                        file = Path(root) / name
-                        out.append(_Local(file.resolve(), meta, str(file)))
+                        file = os.path.join(root, name)  # noqa: PTH118 - hot path
+                        out.append(_Local(Path(file), meta, file))
             return
         suffix = path.suffix.lower()
         if explicit and suffix in MANIFEST_SUFFIXES:

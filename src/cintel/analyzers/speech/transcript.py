@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.errors import ConfigError, MissingDependencyError
+from cintel.analyzers.speech.asr import AsrOptions, AsrSegment, make_backend
 from cintel.media.pcm import INT16_SCALE, read_pcm
 from cintel.model import ContentKind, Segment
 from cintel.models import model_registry
@@ -31,6 +30,7 @@ class TranscriptConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    backend: str = Field("faster-whisper", description="speech recognition backend")
     model: str = Field("whisper-base", description="model registry name")
     model_path: str | None = Field(
         None, description="a local CTranslate2 Whisper folder (small, large-v3…); overrides model"
@@ -99,28 +99,15 @@ class Transcript(Analyzer):
 
     def setup(self) -> None:
         assert isinstance(self.config, TranscriptConfig)
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError as exc:
-            raise MissingDependencyError("speech.transcript", "faster-whisper", "ml") from exc
         if self.config.model_path:
             path = Path(self.config.model_path).expanduser()
-            if not (path / "model.bin").is_file():
-                raise ConfigError(
-                    f"{path} is not a CTranslate2 Whisper model folder (no model.bin); convert "
-                    "one with ct2-transformers-converter or download a faster-whisper model"
-                )
             self.model_label = str(path)
         else:
             path = model_registry.get(self.config.model).locate()
             self.model_label = self.config.model
         threads = self.config.cpu_threads or max(1, int(self.resources.cpu))
-        self.whisper = WhisperModel(
-            str(path),
-            device=self.config.device,
-            compute_type=self.config.compute_type,
-            cpu_threads=threads,
-            num_workers=1,
+        self.backend = make_backend(
+            self.config.backend, path, self.config.device, self.config.compute_type, threads
         )
 
     def _vocabulary(self, item: AnalysisInput) -> list[str]:
@@ -157,21 +144,19 @@ class Transcript(Analyzer):
                 continue
             first, last = int(begin * rate), int(end * rate)
             audio = np.asarray(samples[first:last], dtype=np.float32) / INT16_SCALE
-            stamps = [round(t - begin, 3) for clip in clips for t in clip]
-            segments, info = self.whisper.transcribe(
+            heard = self.backend.transcribe(
                 audio,
-                language=language,
-                beam_size=self.config.beam_size,
-                word_timestamps=True,
-                vad_filter=False,
-                clip_timestamps=stamps,
-                hotwords=hotwords,
-                initial_prompt=prompt,
-                condition_on_previous_text=False,
+                [(s - begin, e - begin) for s, e in clips],
+                AsrOptions(
+                    language=language,
+                    beam_size=self.config.beam_size,
+                    hotwords=hotwords,
+                    initial_prompt=prompt,
+                ),
             )
             if language is None:
-                language, language_probability = info.language, float(info.language_probability)
-            for seg in segments:
+                language, language_probability = heard.language, heard.language_probability
+            for seg in heard.segments:
                 if not self._keep(seg):
                     continue
                 text = _clean(seg.text)
@@ -179,22 +164,22 @@ class Transcript(Analyzer):
                 utterances.append(
                     Segment(
                         start=round(begin + seg.start, 3),
-                        end=round(begin + max(seg.end, seg.start), 3),
+                        end=round(begin + seg.end, 3),
                         label="utterance",
                         text=text,
                         score=round(float(np.exp(seg.avg_logprob)), 4),
-                        attrs={"no_speech_prob": round(float(seg.no_speech_prob), 4)},
+                        attrs={"no_speech_prob": round(seg.no_speech_prob, 4)},
                     )
                 )
                 texts.append(text)
-                for word in seg.words or []:
+                for word in seg.words:
                     words.append(
                         Segment(
                             start=round(begin + word.start, 3),
-                            end=round(begin + max(word.end, word.start), 3),
+                            end=round(begin + word.end, 3),
                             label="word",
                             text=word.word.strip(),
-                            score=round(float(word.probability), 4),
+                            score=round(word.probability, 4),
                             attrs={"utterance": index},
                         )
                     )
@@ -214,7 +199,7 @@ class Transcript(Analyzer):
             model_id=self.model_label,
         )
 
-    def _keep(self, seg: Any) -> bool:
+    def _keep(self, seg: AsrSegment) -> bool:
         """Whisper's own signs of a hallucination: likely no speech and low confidence."""
         assert isinstance(self.config, TranscriptConfig)
         silent = seg.no_speech_prob > self.config.no_speech_threshold
