@@ -5,9 +5,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast lint bench samples clean
+.PHONY: setup system-deps demo test test-fast lint bench samples clean
 
 setup: $(VENV)/.installed
+
+# The speech tests speak with espeak-ng (Debian package); installed once when missing.
+system-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+		echo "installing espeak-ng (needed by the speech tests)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q espeak-ng; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +26,10 @@ demo: setup
 	$(BIN)/cintel run samples/ --pipeline auto
 	$(BIN)/cintel stats
 
-test: setup
+test: setup system-deps
 	$(BIN)/pytest
 
-test-fast: setup
+test-fast: setup system-deps
 	$(BIN)/pytest -m "not slow and not ray"
 
 lint: setup
