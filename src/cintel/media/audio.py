@@ -21,6 +21,7 @@ from cintel.errors import BadInputError
 
 SPEECH_RATE = 16_000
 BLOCK_S = 10.0
+RESAMPLE_BATCH = 8192  # decoded samples per resampler call
 
 
 @dataclass
@@ -105,14 +106,34 @@ def stream_audio(
         pending: list[np.ndarray] = []
         pending_frames = 0
 
-        def frames_of(decoded: Any) -> Iterator[np.ndarray]:
-            for out in resampler.resample(decoded):
+        def converted(frames: list[Any]) -> Iterator[np.ndarray]:
+            """Resample decoded frames in one call: per-frame calls cost more than the work."""
+            nonlocal resampler
+            if not frames:
+                return
+            first = frames[0]
+            raw = np.concatenate([f.to_ndarray() for f in frames], axis=1)
+            batch = av.AudioFrame.from_ndarray(
+                raw, format=first.format.name, layout=first.layout.name
+            )
+            batch.sample_rate = first.sample_rate
+            try:
+                outs = resampler.resample(batch)
+            except ValueError:
+                # The stream changed rate or layout mid-way: drain, then start a new resampler.
+                outs = resampler.resample(None)
+                resampler = av.AudioResampler(format="fltp", layout=layout, rate=out_rate)
+                outs += resampler.resample(batch)
+            for out in outs:
                 yield out.to_ndarray().reshape(out_channels, -1)
 
-        def packets() -> Iterator[Any]:
+        def decoded_batches() -> Iterator[list[Any]]:
+            batch: list[Any] = []
+            batch_frames = 0
+            shape: tuple[Any, ...] | None = None
             for packet in container.demux(stream):
                 try:
-                    yield from packet.decode()
+                    frames = packet.decode()
                 except av.FFmpegError:
                     info.decode_errors += 1
                     if info.decode_errors > 1000:
@@ -121,11 +142,27 @@ def stream_audio(
                             "re-encode it",
                             source=label,
                         ) from None
-            yield None  # flush the resampler
+                    continue
+                for frame in frames:
+                    key = (frame.format.name, frame.layout.name, frame.sample_rate)
+                    if batch and (key != shape or batch_frames >= RESAMPLE_BATCH):
+                        yield batch
+                        batch, batch_frames = [], 0
+                    shape = key
+                    batch.append(frame)
+                    batch_frames += frame.samples
+            if batch:
+                yield batch
+
+        def converted_blocks() -> Iterator[np.ndarray]:
+            for frames in decoded_batches():
+                yield from converted(frames)
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(out_channels, -1)
 
         try:
-            for decoded in packets():
-                for samples in frames_of(decoded):
+            for samples in converted_blocks():
+                if samples.shape[1]:
                     pending.append(samples)
                     pending_frames += samples.shape[1]
                     info.frames += samples.shape[1]

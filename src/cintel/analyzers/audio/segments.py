@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.ndimage import median_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.media.pcm import INT16_SCALE, read_pcm
+from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import ContentKind, Segment
 
 FRAME_S = 0.5
@@ -119,7 +119,7 @@ class FrameFeatures:
     regularity: np.ndarray
 
 
-def _spectra(samples: np.ndarray, first: int, last: int, hop: int) -> np.ndarray:
+def _spectra(samples: PcmReader | np.ndarray, first: int, last: int, hop: int) -> np.ndarray:
     """Power spectra centred on sample ``j * hop`` for ``first <= j < last`` (zeros outside)."""
     begin = first * hop - N_FFT // 2
     end = (last - 1) * hop + N_FFT // 2
@@ -132,7 +132,7 @@ def _spectra(samples: np.ndarray, first: int, last: int, hop: int) -> np.ndarray
     return (spectrum.real**2 + spectrum.imag**2) / (taper.sum() / 2) ** 2
 
 
-def frame_features(samples: np.ndarray, rate: int) -> FrameFeatures:
+def frame_features(samples: PcmReader | np.ndarray, rate: int) -> FrameFeatures:
     """Level, sustained tonal energy, spectral flatness and onset regularity per 0.5 s frame."""
     frame = int(FRAME_S * rate)
     hop = frame // HOP_DIVISOR

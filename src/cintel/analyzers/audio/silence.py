@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.media.pcm import pcm_blocks, read_pcm
+from cintel.media.pcm import PcmReader, pcm_blocks, read_pcm
 from cintel.model import ContentKind, Segment
 
 FRAME_S = 0.1
@@ -37,7 +37,7 @@ class SilenceOutput(BaseModel):
     duration_s: float
 
 
-def frame_levels(samples: np.ndarray, rate: int) -> np.ndarray:
+def frame_levels(samples: PcmReader | np.ndarray, rate: int) -> np.ndarray:
     """RMS level in dBFS of each 100 ms frame of int16 samples."""
     frame = int(FRAME_S * rate)
     levels = []

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.media.pcm import pcm_blocks, read_pcm
+from cintel.media.pcm import PcmReader, pcm_blocks, read_pcm
 from cintel.model import ContentKind, Segment
 from cintel.models import model_registry
 
@@ -39,7 +39,7 @@ class VadOutput(BaseModel):
     duration_s: float
 
 
-def frame_probabilities(session: Any, samples: np.ndarray) -> Iterator[np.ndarray]:
+def frame_probabilities(session: Any, samples: PcmReader | np.ndarray) -> Iterator[np.ndarray]:
     """Speech probability per 32 ms frame, in blocks, with the model state carried over."""
     h = np.zeros((1, 1, 128), dtype=np.float32)
     c = np.zeros((1, 1, 128), dtype=np.float32)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BadInputError, MissingDependencyError
-from cintel.media.pcm import INT16_SCALE, read_pcm
+from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import ContentKind, Segment
 from cintel.models import model_registry
 
@@ -416,7 +416,7 @@ class Speakers(Analyzer):
         # first calls load librosa's lazy modules and warm the LSTM: pay that here, once
         self.embed(np.zeros(SAMPLE_RATE, dtype=np.int16), [Window(0, 0, SAMPLE_RATE)])
 
-    def embed(self, samples: np.ndarray, windows: list[Window]) -> np.ndarray:
+    def embed(self, samples: PcmReader | np.ndarray, windows: list[Window]) -> np.ndarray:
         """L2-normalised embeddings of the windows, reading only a batch of windows at once."""
         assert isinstance(self.config, SpeakersConfig)
         out = np.zeros((len(windows), 256), dtype=np.float32)
