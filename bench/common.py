@@ -85,21 +85,6 @@ def fmt(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-def text_corpus(folder: Path, n: int, prefix: str = "doc") -> list[Path]:
-    """``n`` tiny, distinct English text files in ``folder`` (distinct bytes, distinct ids)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"{prefix}{i:05d}.txt"
-        path.write_text(
-            f"{prefix.title()} {i} talks about topic {i % 7}. It has a second sentence!\n"
-            f"And a third line with number {i * 31 % 97}?\n",
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths
-
-
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 

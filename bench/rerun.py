@@ -22,10 +22,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyzers import calibrate
-from bench.common import Metric, ensure_importable, print_table, text_corpus, timed
+from bench.common import Metric, ensure_importable, print_table, timed
 from bench.scheduling import CPU_MS, WORKERS, cpu_pipeline
 from cintel.config import Settings
 from cintel.run import run_pipeline
+from cintel.testing import text_corpus
 
 BENCH = "rerun"
 TARGET_PCT = 3.0

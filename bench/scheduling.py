@@ -50,11 +50,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyzers import calibrate, cpu_chunk, cpu_work, register
-from bench.common import Metric, ensure_importable, print_table, text_corpus, timed
+from bench.common import Metric, ensure_importable, print_table, timed
 from cintel.analyzers.base import registry
 from cintel.config import Settings
 from cintel.pipeline.spec import Pipeline, resolve_steps
 from cintel.run import RunReport, run_pipeline
+from cintel.testing import text_corpus
 
 BENCH = "scheduling"
 CPU_MS = 5.0

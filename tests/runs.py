@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from cintel.analyzers.base import registry
 from cintel.pipeline.spec import Pipeline, resolve_steps
+from cintel.testing import text_corpus
 from tests import analyzers_for_tests
+
+__all__ = ["pipeline_of", "registered_test_analyzers", "text_corpus"]
 
 TEST_ANALYZERS = [
     analyzers_for_tests.Busy,
@@ -34,18 +36,3 @@ def registered_test_analyzers() -> Iterator[None]:
 def pipeline_of(configs: dict[str, dict[str, Any]], name: str = "test") -> Pipeline:
     """A pipeline of the named analyzers with their configs."""
     return Pipeline(name=name, steps=resolve_steps(configs, registry, name))
-
-
-def text_corpus(folder: Path, n: int, prefix: str = "doc") -> list[Path]:
-    """``n`` small, distinct English text files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"{prefix}{i:04d}.txt"
-        path.write_text(
-            f"{prefix.title()} {i} talks about topic {i % 7}. It has a second sentence!\n"
-            f"And a third line with number {i * 31 % 97}?\n",
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,12 @@ from cintel.analyzers.media.probe import MediaProbe
 from cintel.analyzers.text.stats import TextStats, text_stats
 from cintel.config import Limits
 from cintel.errors import BadInputError
-from cintel.media.sniff import detect
-from cintel.model import Content
+from cintel.testing import analysis_input
 from tests.media import encode_audio, encode_video, picture, png_declaring, write_wav
 
 
 def item(path: Path) -> AnalysisInput:
-    detected = detect(path)
-    data = path.read_bytes()
-    content = Content(
-        id=hashlib.sha256(data).hexdigest(),
-        kind=detected.kind,
-        mime=detected.mime,
-        size=len(data),
-        location=str(path),
-    )
-    return AnalysisInput(content=content, path=str(path))
+    return analysis_input(path)
 
 
 # media.probe -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Tolerances are those of the EBU: integrated, momentary and short-term within
 
 from __future__ import annotations
 
-import hashlib
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,8 +25,7 @@ from cintel.media.loudness import (
     k_weighting,
     oversampling,
 )
-from cintel.media.sniff import detect
-from cintel.model import Content
+from cintel.testing import analysis_input
 from tests.loudness_signals import (
     CASES,
     RATE,
@@ -51,16 +49,7 @@ def measure(samples: np.ndarray, rate: int = RATE, block: int = ODD_BLOCK) -> Lo
 
 
 def item(path: Path) -> AnalysisInput:
-    detected = detect(path)
-    data = path.read_bytes()
-    content = Content(
-        id=hashlib.sha256(data).hexdigest(),
-        kind=detected.kind,
-        mime=detected.mime,
-        size=len(data),
-        location=str(path),
-    )
-    return AnalysisInput(content=content, path=str(path))
+    return analysis_input(path)
 
 
 # K-weighting ------------------------------------------------------------------------
