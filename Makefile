@@ -38,6 +38,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/audio.py
 
 samples: setup
 	$(BIN)/python scripts/make_samples.py
