@@ -6,7 +6,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -38,13 +38,6 @@ _CONTENT_COLUMNS = ("title", "author", "show", "published", "language", "externa
 def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time cintel stores is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def lease_owner_id() -> str:
@@ -207,7 +200,7 @@ class SqlStore(Store):
             size=row.size,
             location=row.location,
             metadata=ContentMetadata.model_validate(row.metadata or {}),
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
         )
 
     def get_content(self, ref: str, tenant: str = "default") -> Content | None:
@@ -288,7 +281,7 @@ class SqlStore(Store):
                     uri=r.uri,
                     size=r.size,
                     mtime_ns=r.mtime_ns,
-                    seen_at=_aware(r.seen_at),
+                    seen_at=r.seen_at,
                     metadata=r.metadata or {},
                 )
                 for r in rows
@@ -444,7 +437,7 @@ class SqlStore(Store):
                 tokens_out=row.tokens_out,
                 cost_usd=row.cost_usd,
                 run_id=row.run_id,
-                created_at=_aware(row.created_at),
+                created_at=row.created_at,
             ),
         )
 
@@ -541,8 +534,6 @@ class SqlStore(Store):
     @staticmethod
     def _to_run(row: Row[Any]) -> Run:
         data = row._asdict()
-        data["started_at"] = _aware(data["started_at"])
-        data["finished_at"] = _aware(data["finished_at"])
         return Run.model_validate(data)
 
     def get_run(self, run_id: str) -> Run | None:
@@ -575,7 +566,6 @@ class SqlStore(Store):
             for row in conn.execute(query):
                 data = row._asdict()
                 data.pop("id")
-                data["created_at"] = _aware(data["created_at"])
                 out.append(Failure.model_validate(data))
             return out
 
@@ -625,7 +615,7 @@ class SqlStore(Store):
                         )
                     )
                     if row.owner != owner
-                    and ((_aware(row.expires_at) or now) <= now or owner_is_dead(row.owner))
+                    and (row.expires_at <= now or owner_is_dead(row.owner))
                 ]
                 if stale:
                     conn.execute(sa.delete(schema.leases).where(lease.result_key.in_(stale)))
