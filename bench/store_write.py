@@ -285,6 +285,38 @@ def pg_unreachable() -> str | None:
     return None
 
 
+def _write_metric(
+    backend: str,
+    baseline_name: str,
+    segments: int,
+    n: int,
+    base_t: dict[str, float],
+    store_t: dict[str, float],
+    target: float | None = None,
+) -> Metric:
+    """One store-vs-driver write throughput measurement."""
+    base_s, store_s = base_t["wall"], store_t["wall"]
+    base_rate, rate = n / base_s, n / store_s
+    return Metric(
+        BENCH,
+        f"{backend} put_signals, {segments} segments",
+        rate,
+        "signals/s",
+        target=target,
+        baseline=base_rate,
+        baseline_name=baseline_name,
+        ratio=rate / base_rate,
+        others=max(base_t.get("others_cores", 0.0), store_t.get("others_cores", 0.0)),
+        extra={
+            "n": n,
+            "batch": BATCH,
+            "segments": segments,
+            "seconds": store_s,
+            "baseline_seconds": base_s,
+        },
+    )
+
+
 def run(quick: bool = False, n: int | None = None) -> list[Metric]:
     """Measure SQLite and PostgreSQL write throughput with 0 and 5 segments per signal."""
     n = n or (2_000 if quick else 20_000)
@@ -294,32 +326,12 @@ def run(quick: bool = False, n: int | None = None) -> list[Metric]:
         folder = Path(tmp)
         for segments in (0, 5):
             signals = make_signals(n, segments)
-            label = f"{segments} segments"
             base_t = raw_sqlite(folder / f"raw-{segments}.db", signals)
             store_t = store_write(f"sqlite:///{folder}/store-{segments}.db", signals)
-            base_s, store_s = base_t["wall"], store_t["wall"]
-            others = max(base_t.get("others_cores", 0.0), store_t.get("others_cores", 0.0))
-            base_rate, rate = n / base_s, n / store_s
+            # 5 segments write 6 rows a signal: even the bare driver misses the target
+            target = TARGET_SQLITE if segments == 0 else None
             metrics.append(
-                Metric(
-                    BENCH,
-                    f"sqlite put_signals, {label}",
-                    rate,
-                    "signals/s",
-                    # 5 segments write 6 rows a signal: even the bare driver misses the target
-                    target=TARGET_SQLITE if segments == 0 else None,
-                    baseline=base_rate,
-                    baseline_name="raw sqlite3",
-                    ratio=rate / base_rate,
-                    others=others,
-                    extra={
-                        "n": n,
-                        "batch": BATCH,
-                        "segments": segments,
-                        "seconds": store_s,
-                        "baseline_seconds": base_s,
-                    },
-                )
+                _write_metric("sqlite", "raw sqlite3", segments, n, base_t, store_t, target)
             )
             if pg_reason:
                 continue
@@ -327,28 +339,7 @@ def run(quick: bool = False, n: int | None = None) -> list[Metric]:
             base_t = raw_postgres(signals)
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             store_t = store_write(f"{PG_URL}?schema={schema}", signals)
-            base_s, store_s = base_t["wall"], store_t["wall"]
-            others = max(base_t.get("others_cores", 0.0), store_t.get("others_cores", 0.0))
-            base_rate, rate = n / base_s, n / store_s
-            metrics.append(
-                Metric(
-                    BENCH,
-                    f"postgres put_signals, {label}",
-                    rate,
-                    "signals/s",
-                    baseline=base_rate,
-                    baseline_name="raw psycopg",
-                    ratio=rate / base_rate,
-                    others=others,
-                    extra={
-                        "n": n,
-                        "batch": BATCH,
-                        "segments": segments,
-                        "seconds": store_s,
-                        "baseline_seconds": base_s,
-                    },
-                )
-            )
+            metrics.append(_write_metric("postgres", "raw psycopg", segments, n, base_t, store_t))
     if pg_reason:
         print(f"store_write: PostgreSQL skipped: {pg_reason}", file=sys.stderr)
     return metrics
