@@ -43,6 +43,7 @@ if __package__ in (None, ""):
 from bench.common import Metric, print_table, timed
 from cintel.model import Provenance, Segment, Signal
 from cintel.store import open_store
+from cintel.testing import postgres_unreachable
 
 BENCH = "store_write"
 BATCH = 500
@@ -273,16 +274,7 @@ def store_write(url: str, signals: list[Signal]) -> dict[str, float]:
 
 def pg_unreachable() -> str | None:
     """Why PostgreSQL cannot be used, or None."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {PG_URL} is unreachable: {exc}"
-    return None
+    return postgres_unreachable(PG_URL)
 
 
 def _write_metric(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cintel.store import Store, open_store
+from cintel.testing import postgres_unreachable
 
 PG_BASE_URL = os.environ.get("CINTEL_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -19,16 +20,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 @cache
 def _pg_unreachable() -> str | None:
     """Why the test PostgreSQL server cannot be used, or None when it can (asked once)."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed (pip install 'cintel[postgres]')"
-    try:
-        with psycopg.connect(PG_BASE_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {PG_BASE_URL} is unreachable: {exc}".strip()
-    return None
+    return postgres_unreachable(PG_BASE_URL)
 
 
 def _drop_pg_schema(name: str) -> None:

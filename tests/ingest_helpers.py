@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
-import struct
 import threading
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.media import tone, wav_data
 
 PROSE = (
     "Le garçon a mangé une crème brûlée à l'hôtel, près de la forêt. "
@@ -33,17 +32,7 @@ PROSE = (
 # media --------------------------------------------------------------------------------
 def wav_bytes(seconds: float = 0.2, rate: int = 8000, freq: float = 440.0) -> bytes:
     """A mono 16-bit PCM WAV of a sine tone."""
-    frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
-        for i in range(int(rate * seconds))
-    )
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return buf.getvalue()
+    return wav_data(tone(seconds, rate, freq, amplitude=0.25), rate)
 
 
 def image_bytes(

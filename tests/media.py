@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import wave
 import zlib
@@ -21,17 +22,31 @@ def tone(
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int = 1) -> Path:
-    """A 16-bit PCM WAV of a tone."""
-    samples = (tone(seconds, rate) * 32767).astype("<i2")
-    if channels > 1:
-        samples = np.repeat(samples[:, None], channels, axis=1).ravel()
-    with wave.open(str(path), "wb") as out:
+def wav_data(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
+    """A 16-bit PCM WAV file's bytes; ``samples`` are int16, or float in [-1, 1], interleaved."""
+    if samples.dtype != np.int16:
+        samples = np.clip(samples * 32767, -32768, 32767).astype(np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(samples.tobytes())
+        out.writeframes(samples.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def write_wav16(path: Path, samples: np.ndarray, rate: int, channels: int = 1) -> Path:
+    """Write samples (int16, or float in [-1, 1], interleaved) as a 16-bit WAV."""
+    path.write_bytes(wav_data(samples, rate, channels))
     return path
+
+
+def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int = 1) -> Path:
+    """A 16-bit PCM WAV of a tone."""
+    samples = tone(seconds, rate)
+    if channels > 1:
+        samples = np.repeat(samples[:, None], channels, axis=1).ravel()
+    return write_wav16(path, samples, rate, channels)
 
 
 def _mux_tone(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.media import write_wav16
+
 SENTENCES = (
     "The weather today is sunny with a light breeze from the west.",
     "Our guest this week is a doctor who studies sleep and memory.",
@@ -51,18 +53,6 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         rate = src.getframerate()
         data = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
     return data, rate
-
-
-def write_wav16(path: Path, samples: np.ndarray, rate: int) -> Path:
-    """Write mono samples (int16, or float in [-1, 1]) as a 16-bit WAV."""
-    if samples.dtype != np.int16:
-        samples = np.clip(samples * 32767, -32768, 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return path
 
 
 def corpus(folder: Path) -> list[Spoken]:

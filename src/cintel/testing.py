@@ -30,6 +30,20 @@ def text_corpus(folder: Path, n: int, prefix: str = "doc") -> list[Path]:
     return paths
 
 
+def postgres_unreachable(url: str) -> str | None:
+    """Why the PostgreSQL server at ``url`` cannot be used, or None when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'cintel[postgres]')"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {url} is unreachable: {exc}".strip()
+    return None
+
+
 def analysis_input(path: Path, artifacts: Artifacts | None = None) -> AnalysisInput:
     """What an analyzer sees for the file at ``path`` (kind detected from its bytes)."""
     detected = detect(path)

@@ -614,8 +614,7 @@ class SqlStore(Store):
                             lease.result_key.in_(chunk)
                         )
                     )
-                    if row.owner != owner
-                    and (row.expires_at <= now or owner_is_dead(row.owner))
+                    if row.owner != owner and (row.expires_at <= now or owner_is_dead(row.owner))
                 ]
                 if stale:
                     conn.execute(sa.delete(schema.leases).where(lease.result_key.in_(stale)))
