@@ -340,7 +340,7 @@ def analyzers(as_json: JsonOpt = False) -> None:
             "name": cls.name,
             "version": cls.version,
             "kinds": sorted(k.value for k in cls.kinds),
-            "needs": list(cls.needs),
+            "needs": list(cls.all_needs()),
             "models": list(cls.models),
             "resources": cls.resources.model_dump(),
             "description": cls.describe(),

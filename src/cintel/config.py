@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,65 @@ class Limits(BaseSettings):
     max_duration_s: float = Field(48 * 3600.0, description="longest audio or video, seconds")
     max_image_pixels: int = Field(100_000_000, description="largest image, width x height")
     max_text_chars: int = Field(20_000_000, description="longest text document, characters")
+
+
+class ModelPrice(BaseModel):
+    """What an LLM charges, in US dollars per million tokens."""
+
+    input_per_mtok: float = Field(0.0, ge=0)
+    output_per_mtok: float = Field(0.0, ge=0)
+
+
+class LLMSettings(BaseSettings):
+    """The LLM that LLM-backed analyzers call; no ``url`` means none (they fall back)."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_LLM_", extra="ignore")
+
+    url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint, e.g. openai+http://127.0.0.1:8080/v1 "
+        "(vLLM, llama.cpp server, Ollama) or https://api.openai.com/v1; unset: no LLM",
+    )
+    model: str = Field("default", description="model name sent with each request")
+    api_key_env: str = Field(
+        "CINTEL_LLM_API_KEY", description="environment variable holding the API key, if any"
+    )
+    structured: str = Field(
+        "json_schema",
+        description="how JSON output is constrained: json_schema (OpenAI, vLLM, llama.cpp "
+        "server), json_object (llama-cpp-python's server: json_object with a schema) or "
+        "prompt (schema in the prompt only)",
+    )
+    timeout_s: float = Field(120.0, gt=0, description="timeout of one request, seconds")
+    max_retries: int = Field(4, ge=0, description="retries on 429, 5xx, timeouts, refused")
+    backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles, with jitter")
+    concurrency: int = Field(4, ge=1, description="requests in flight per worker process")
+    schema_retries: int = Field(
+        2, ge=0, description="new attempts when an answer does not fit the output schema"
+    )
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_output_tokens: int = Field(512, ge=16, description="answer length cap per call")
+    context_tokens: int = Field(
+        4096, ge=512, description="the model's context window; inputs are chunked to fit"
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="price per model name; unlisted models cost 0"
+    )
+    budget_usd: float | None = Field(
+        None, ge=0, description="LLM spend allowed per run; then analyzers fall back"
+    )
+
+    @property
+    def configured(self) -> bool:
+        """Whether an LLM endpoint is set."""
+        return bool(self.url)
+
+    @property
+    def identity(self) -> str:
+        """What the result key records of the LLM: provider kind and model, or none."""
+        if not self.url:
+            return "llm:none"
+        return f"llm:openai-compatible:{self.model}:{self.structured}"
 
 
 class Settings(BaseSettings):
@@ -59,6 +118,7 @@ class Settings(BaseSettings):
         description="hosts or CIDR ranges URL intake may reach although they are private",
     )
     limits: Limits = Field(default_factory=Limits)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @classmethod
     def settings_customise_sources(

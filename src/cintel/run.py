@@ -86,7 +86,7 @@ def ingest_and_plan(
     )
     ingested = ingestor.ingest(list(inputs))
     progress.finish("ingest")
-    the_plan = plan(ingested.contents, pipeline, store, force=force)
+    the_plan = plan(ingested.contents, pipeline, store, force=force, llm=settings.llm)
     return ingested.contents, ingested.failures, ingested.new, the_plan
 
 

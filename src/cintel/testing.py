@@ -7,12 +7,14 @@ They make inputs in code — a corpus of small distinct text files, the
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from cintel.analyzers.base import AnalysisInput
 from cintel.media.sniff import detect
-from cintel.model import Content
+from cintel.model import Content, ContentKind, Provenance, Signal
 from cintel.store.artifacts import Artifacts
+from cintel.text.document import Document
 
 
 def text_corpus(folder: Path, n: int, prefix: str = "doc") -> list[Path]:
@@ -56,3 +58,63 @@ def analysis_input(path: Path, artifacts: Artifacts | None = None) -> AnalysisIn
         location=str(path),
     )
     return AnalysisInput(content=content, path=str(path), artifacts=artifacts)
+
+
+def document_signal(document: Document, content_id: str = "0" * 64) -> Signal:
+    """The ``text.extract`` signal that carries ``document`` (what text analyzers read)."""
+    return Signal(
+        result_key=hashlib.sha256(document.text.encode()).hexdigest(),
+        content_id=content_id,
+        analyzer="text.extract",
+        value={
+            "text": document.text,
+            "format": "transcript" if document.timed else "plain",
+            "encoding": None,
+            "timed": document.timed,
+            "characters": len(document.text),
+            "words": len(document.text.split()),
+            "blocks": len(document.blocks),
+            "title": document.title,
+            "language_hint": document.language,
+        },
+        segments=document.block_segments(),
+        provenance=Provenance(analyzer="text.extract", version="test", config_hash="test"),
+    )
+
+
+def timed_document(
+    utterances: Sequence[str | tuple[str, str]], words_per_second: float = 2.5, gap_s: float = 0.4
+) -> Document:
+    """A transcript-like document: one timed block per utterance, spoken at a steady pace.
+
+    An utterance given as ``(speaker, text)`` carries its speaker.
+    """
+    parts: list[tuple[str, float, float, str | None]] = []
+    clock = 0.0
+    for utterance in utterances:
+        speaker, text = utterance if isinstance(utterance, tuple) else (None, utterance)
+        length = max(0.3, len(text.split()) / words_per_second)
+        parts.append((text, round(clock, 3), round(clock + length, 3), speaker))
+        clock += length + gap_s
+    return Document.from_blocks(parts, timed=True, separator=" ")
+
+
+def text_input(
+    document: Document | str,
+    upstream: dict[str, Signal] | None = None,
+    kind: ContentKind = ContentKind.TEXT,
+) -> AnalysisInput:
+    """What a text analyzer sees for ``document`` (a plain string is one untimed document)."""
+    if isinstance(document, str):
+        paragraphs = [p for p in document.split("\n\n") if p.strip()]
+        document = Document.from_blocks([(p, 0.0, 0.0, None) for p in paragraphs], timed=False)
+    data = document.text.encode("utf-8")
+    content = Content(
+        id=hashlib.sha256(data).hexdigest(),
+        kind=kind,
+        mime="text/plain",
+        size=len(data),
+        location=f"<text {hashlib.sha256(data).hexdigest()[:12]}>",
+    )
+    signals = {"text.extract": document_signal(document, content.id), **(upstream or {})}
+    return AnalysisInput(content=content, path=content.location, upstream=signals)

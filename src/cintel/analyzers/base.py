@@ -23,14 +23,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cintel.config import Limits
+from cintel.config import Limits, LLMSettings
 from cintel.errors import ConfigError, UnknownNameError
 from cintel.model import Content, ContentKind, Segment, Signal
 from cintel.store.artifacts import Artifacts
+
+if TYPE_CHECKING:
+    from cintel.llm.session import LLMSession
 
 ENTRY_POINT_GROUP = "cintel.analyzers"
 PLUGINS_ENV = "CINTEL_PLUGINS"
@@ -64,6 +67,8 @@ class AnalysisInput:
     path: str
     upstream: dict[str, Signal] = field(default_factory=dict)
     artifacts: Artifacts | None = None
+    llm: LLMSession | None = None
+    """The LLM session when one is configured and the analyzer declares prompts."""
 
     def artifact_store(self) -> Artifacts:
         """Where derived files go; the runner always provides it."""
@@ -102,10 +107,13 @@ class Analyzer(ABC):
     version: ClassVar[str]
     kinds: ClassVar[frozenset[ContentKind]]
     needs: ClassVar[tuple[str, ...]] = ()
+    needs_by_kind: ClassVar[dict[ContentKind, tuple[str, ...]]] = {}
     Config: ClassVar[type[BaseModel]] = NoConfig
     Output: ClassVar[type[BaseModel]]
     resources: ClassVar[Resources] = Resources()
     models: ClassVar[tuple[str, ...]] = ()
+    prompts: ClassVar[tuple[str, ...]] = ()
+    """Built-in prompts an LLM-backed analyzer sends; declaring any gives it ``item.llm``."""
 
     def __init__(
         self, config: BaseModel | dict[str, Any] | None = None, limits: Limits | None = None
@@ -123,6 +131,33 @@ class Analyzer(ABC):
             return cls.Config.model_validate(data)
         except ValueError as exc:
             raise ConfigError(f"invalid config for analyzer {cls.name!r}: {exc}") from exc
+
+    @classmethod
+    def needs_for(cls, kind: ContentKind) -> tuple[str, ...]:
+        """Upstream analyzers on a content of ``kind``: ``needs_by_kind`` if it names the
+        kind, else ``needs`` (``text.extract`` reads a file for text, a transcript for audio)."""
+        return cls.needs_by_kind.get(kind, cls.needs)
+
+    @classmethod
+    def all_needs(cls) -> tuple[str, ...]:
+        """Every upstream analyzer this one may need, over all the kinds it accepts."""
+        names = [name for kind in sorted(cls.kinds) for name in cls.needs_for(kind)]
+        return tuple(dict.fromkeys(names))
+
+    @classmethod
+    def uses_llm(cls, config: BaseModel) -> bool:
+        """Whether this analyzer, so configured, may call an LLM."""
+        return bool(cls.prompts) and getattr(config, "llm", "auto") != "off"
+
+    @classmethod
+    def key_parts(cls, config: BaseModel, llm: LLMSettings) -> tuple[str, ...]:
+        """What besides models goes into the result key: for LLM-backed analyzers the
+        prompt hashes and the LLM's identity, so a new prompt or model recomputes."""
+        if not cls.uses_llm(config):
+            return ()
+        from cintel.llm.prompts import load_prompt
+
+        return (llm.identity, *(load_prompt(name).digest for name in cls.prompts))
 
     @classmethod
     def describe(cls) -> str:

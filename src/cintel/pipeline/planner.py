@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from cintel.config import LLMSettings
 from cintel.model import Content
 from cintel.models import model_registry
 from cintel.pipeline.keys import result_key
@@ -57,9 +58,11 @@ class Plan:
         return out
 
 
-def model_checksums(step: Step) -> list[str]:
-    """Checksums of the models an analyzer loads, as declared in the registry."""
-    return [model_registry.get(name).checksum for name in step.cls.models]
+def model_checksums(step: Step, llm: LLMSettings | None = None) -> list[str]:
+    """Checksums of the models an analyzer loads, as declared in the registry, and for
+    LLM-backed analyzers the prompt hashes and the LLM's identity."""
+    checksums = [model_registry.get(name).checksum for name in step.cls.models]
+    return checksums + list(step.cls.key_parts(step.config, llm or LLMSettings()))
 
 
 def plan(
@@ -67,6 +70,7 @@ def plan(
     pipeline: Pipeline,
     store: Store | None = None,
     force: Sequence[str] = (),
+    llm: LLMSettings | None = None,
 ) -> Plan:
     """Compute every task's key and look up which exist (``force`` recomputes those analyzers)."""
     result = Plan(pipeline=pipeline)
@@ -79,8 +83,8 @@ def plan(
         keys: dict[str, str] = {}
         for step in steps:
             if step.name not in checksums:
-                checksums[step.name] = model_checksums(step)
-            upstream = tuple((n, keys[n]) for n in step.needs)
+                checksums[step.name] = model_checksums(step, llm)
+            upstream = tuple((n, keys[n]) for n in step.needs_for(content.kind))
             key = result_key(
                 content.id,
                 step.name,

@@ -48,8 +48,12 @@ class Step:
 
     @property
     def needs(self) -> tuple[str, ...]:
-        """Upstream analyzer names."""
-        return self.cls.needs
+        """Upstream analyzer names over every kind the analyzer accepts."""
+        return self.cls.all_needs()
+
+    def needs_for(self, kind: ContentKind) -> tuple[str, ...]:
+        """Upstream analyzer names on a content of ``kind``."""
+        return self.cls.needs_for(kind)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class Pipeline:
             return sub.steps_for(kind) if sub else []
         applicable: dict[str, Step] = {}
         for step in self.steps:
-            if kind in step.cls.kinds and all(n in applicable for n in step.needs):
+            if kind in step.cls.kinds and all(n in applicable for n in step.needs_for(kind)):
                 applicable[step.name] = step
         return list(applicable.values())
 
@@ -171,8 +175,8 @@ def resolve_steps(
             classes[name] = reg.get(name)
         except UnknownNameError as exc:
             raise PipelineError(f"{source}: {exc}") from None
-        pending.extend(n for n in classes[name].needs if n not in classes)
-    graph = {name: set(cls.needs) for name, cls in classes.items()}
+        pending.extend(n for n in classes[name].all_needs() if n not in classes)
+    graph = {name: set(cls.all_needs()) for name, cls in classes.items()}
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:

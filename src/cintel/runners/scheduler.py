@@ -51,6 +51,8 @@ class Execution:
 
     counts: dict[str, AnalyzerCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    llm_calls: int = 0
+    llm_cost_usd: float = 0.0
 
     @property
     def failed(self) -> int:
@@ -205,16 +207,27 @@ class Scheduler:
             run_id=self.run_id,
             retries=self.settings.transient_retries,
             backoff_s=self.settings.retry_backoff_s,
-            model_checksums=tuple(model_checksums(step)),
+            model_checksums=tuple(model_checksums(step, self.settings.llm)),
             artifacts_url=self.settings.artifacts_url,
+            llm=self.settings.llm if step.cls.uses_llm(step.config) else None,
+            llm_budget_left=self._budget_left(),
         )
         self._inflight[self.executor.submit(batch)] = batch
         return batch
+
+    def _budget_left(self) -> float | None:
+        budget = self.settings.llm.budget_usd
+        return None if budget is None else max(0.0, budget - self._result.llm_cost_usd)
 
     # results -----------------------------------------------------------------------
     def _absorb(self, batch: Batch, outcomes: list[Outcome]) -> None:
         if batch is self._isolated:
             self._isolated = None
+        calls = [c for o in outcomes for c in o.llm_calls]
+        if calls:
+            self.store.record_llm_calls(calls)
+            self._result.llm_calls += sum(not c.cached for c in calls)
+            self._result.llm_cost_usd += sum(c.cost_usd for c in calls)
         signals = [o.signal for o in outcomes if o.signal is not None]
         failures = [o.failure for o in outcomes if o.failure is not None]
         forced = any(s.result_key in self._forced for s in signals)

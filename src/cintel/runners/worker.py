@@ -17,9 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Result, as_result
-from cintel.config import Limits
+from cintel.config import Limits, LLMSettings
 from cintel.errors import AnalysisError, FailureCategory, TransientError, categorize
-from cintel.model import Content, Failure, Provenance, Signal
+from cintel.llm.provider import LLMProvider, make_provider
+from cintel.llm.session import Budget, LLMSession
+from cintel.model import Content, Failure, LLMCall, Provenance, Signal
 from cintel.store.artifacts import Artifacts
 
 
@@ -46,6 +48,8 @@ class Batch:
     backoff_s: float = 0.5
     model_checksums: tuple[str, ...] = ()
     artifacts_url: str | None = None
+    llm: LLMSettings | None = None
+    llm_budget_left: float | None = None
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Outcome:
     key: str
     signal: Signal | None = None
     failure: Failure | None = None
+    llm_calls: list[LLMCall] = field(default_factory=list)
 
 
 _instances: dict[tuple[str, str, str], Analyzer] = {}
@@ -132,7 +137,21 @@ def _signal(batch: Batch, item: WorkItem, result: Result, wall_s: float, cpu_s: 
 _artifacts: dict[str, Artifacts] = {}
 
 
-def _input(batch: Batch, item: WorkItem) -> AnalysisInput:
+_providers: dict[str, LLMProvider] = {}
+
+
+def _session(batch: Batch, artifacts: Artifacts | None, budget: Budget) -> LLMSession | None:
+    """An LLM session for one item, when the batch's analyzer may call one."""
+    if batch.llm is None or not batch.llm.configured:
+        return None
+    ident = batch.llm.model_dump_json()
+    provider = _providers.get(ident)
+    if provider is None:
+        provider = _providers[ident] = make_provider(batch.llm)
+    return LLMSession(settings=batch.llm, provider=provider, budget=budget, cache=artifacts)
+
+
+def _input(batch: Batch, item: WorkItem, budget: Budget | None = None) -> AnalysisInput:
     artifacts = None
     if batch.artifacts_url:
         artifacts = _artifacts.get(batch.artifacts_url)
@@ -143,28 +162,62 @@ def _input(batch: Batch, item: WorkItem) -> AnalysisInput:
         path=item.content.location,
         upstream=item.upstream,
         artifacts=artifacts,
+        llm=_session(batch, artifacts, budget or Budget(batch.llm_budget_left)),
     )
+
+
+def _with_llm_costs(result: Result, session: LLMSession | None) -> Result:
+    if session is not None and session.calls:
+        result.tokens_in += session.tokens_in
+        result.tokens_out += session.tokens_out
+        result.cost_usd = round(result.cost_usd + session.cost_usd, 8)
+    return result
+
+
+def _ledger(batch: Batch, item: WorkItem, session: LLMSession | None) -> list[LLMCall]:
+    if session is None:
+        return []
+    return [
+        call.model_copy(
+            update={
+                "analyzer": batch.analyzer.name,
+                "content_id": item.content.id,
+                "result_key": item.key,
+                "run_id": batch.run_id,
+            }
+        )
+        for call in session.calls
+    ]
 
 
 def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
     delay = batch.backoff_s
     attempts = 0
+    budget = Budget(batch.llm_budget_left)
+    calls: list[LLMCall] = []
     while True:
         attempts += 1
         wall0, cpu0 = time.perf_counter(), time.process_time()
+        given = _input(batch, item, budget)
         try:
-            result = as_result(analyzer.analyze(_input(batch, item)))
+            result = _with_llm_costs(as_result(analyzer.analyze(given)), given.llm)
             signal = _signal(
                 batch, item, result, time.perf_counter() - wall0, time.process_time() - cpu0
             )
-            return Outcome(item.key, signal=signal)
+            return Outcome(
+                item.key, signal=signal, llm_calls=calls + _ledger(batch, item, given.llm)
+            )
         except TransientError as exc:
+            calls += _ledger(batch, item, given.llm)
             if attempts > batch.retries:
-                return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
+                failure = _failure(batch, item, exc, attempts)
+                return Outcome(item.key, failure=failure, llm_calls=calls)
             time.sleep(delay)
             delay *= 2
         except (Exception, ValidationError) as exc:
-            return Outcome(item.key, failure=_failure(batch, item, exc, attempts))
+            calls += _ledger(batch, item, given.llm)
+            failure = _failure(batch, item, exc, attempts)
+            return Outcome(item.key, failure=failure, llm_calls=calls)
 
 
 def run_batch(batch: Batch) -> list[Outcome]:

@@ -49,6 +49,23 @@ class Artifacts:
             self.fs.put_file(str(local_path), path)
         return key
 
+    def put_named(self, namespace: str, name: str, data: bytes) -> None:
+        """Store bytes under a caller-chosen name (caches keyed by request, not by content)."""
+        path = f"{self.base}/{namespace}/{name[:2]}/{name}"
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(path, "wb") as out:
+            out.write(data)
+
+    def get_named(self, namespace: str, name: str) -> bytes | None:
+        """Bytes stored with ``put_named``, or None."""
+        path = f"{self.base}/{namespace}/{name[:2]}/{name}"
+        try:
+            with self.fs.open(path, "rb") as handle:
+                data: bytes = handle.read()
+                return data
+        except FileNotFoundError:
+            return None
+
     def exists(self, key: str) -> bool:
         """Whether an artifact with this key is stored."""
         return bool(self.fs.exists(self._path(key)))

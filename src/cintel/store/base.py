@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cintel.model import Content, Failure, Run, Signal, Source
+from cintel.model import Content, Failure, LLMCall, Run, Signal, Source
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,21 @@ class AnalyzerTotals:
     tokens_in: int
     tokens_out: int
     cost_usd: float
+
+
+@dataclass(frozen=True)
+class LLMTotals:
+    """LLM calls, tokens and money, grouped by analyzer, content, run or model."""
+
+    key: str
+    calls: int
+    cached: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+
+LLM_GROUPS = ("analyzer", "content_id", "run_id", "model", "prompt")
 
 
 class Store(ABC):
@@ -150,6 +165,19 @@ class Store(ABC):
     @abstractmethod
     def totals(self, run_id: str | None = None) -> list[AnalyzerTotals]:
         """Provenance totals per analyzer and version, for one run or all."""
+
+    # LLM ledger --------------------------------------------------------------------
+    @abstractmethod
+    def record_llm_calls(self, calls: list[LLMCall]) -> None:
+        """Append entries to the LLM cost ledger."""
+
+    @abstractmethod
+    def llm_calls(self, run_id: str | None = None, content_id: str | None = None) -> list[LLMCall]:
+        """Ledger entries, newest first, of a run or a content (or all)."""
+
+    @abstractmethod
+    def llm_totals(self, by: str = "analyzer", run_id: str | None = None) -> list[LLMTotals]:
+        """Ledger totals grouped ``by`` one of ``LLM_GROUPS``, optionally for one run."""
 
     # leases ---------------------------------------------------------------------
     @abstractmethod

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -178,4 +179,27 @@ leases = Table(
     Column("result_key", String(64), primary_key=True),
     Column("owner", String(200), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36)),
+    Column("content_id", String(64)),
+    Column("analyzer", String(100)),
+    Column("result_key", String(64)),
+    Column("prompt", String(100), nullable=False),
+    Column("prompt_hash", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("tokens_in", Integer, nullable=False),
+    Column("tokens_out", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("cached", Boolean, nullable=False),
+    Column("latency_s", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_llm_calls_run", "run_id"),
+    Index("ix_llm_calls_content", "content_id", "analyzer"),
 )

@@ -15,12 +15,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Connection, Engine, Row
 
-from cintel.errors import StoreError
+from cintel.errors import StoreError, UnknownNameError
 from cintel.model import (
     Content,
     ContentKind,
     ContentMetadata,
     Failure,
+    LLMCall,
     Provenance,
     Run,
     Segment,
@@ -29,7 +30,7 @@ from cintel.model import (
     utcnow,
 )
 from cintel.store import schema
-from cintel.store.base import AnalyzerTotals, SourceStat, Store
+from cintel.store.base import LLM_GROUPS, AnalyzerTotals, LLMTotals, SourceStat, Store
 
 _CHUNK = 500
 _CONTENT_COLUMNS = ("title", "author", "show", "published", "language", "external_id")
@@ -598,6 +599,56 @@ class SqlStore(Store):
                     cost_usd=float(r[8] or 0),
                 )
                 for r in conn.execute(query.order_by(c.analyzer, c.version))
+            ]
+
+    # LLM ledger --------------------------------------------------------------------
+    def record_llm_calls(self, calls: list[LLMCall]) -> None:
+        if not calls:
+            return
+        with self._write() as conn:
+            conn.execute(sa.insert(schema.llm_calls), [c.model_dump() for c in calls])
+
+    def llm_calls(self, run_id: str | None = None, content_id: str | None = None) -> list[LLMCall]:
+        c = schema.llm_calls.c
+        query = sa.select(schema.llm_calls).order_by(c.created_at.desc(), c.id.desc())
+        if run_id:
+            query = query.where(c.run_id == run_id)
+        if content_id:
+            query = query.where(c.content_id == content_id)
+        with self.engine.connect() as conn:
+            out = []
+            for row in conn.execute(query):
+                data = row._asdict()
+                data.pop("id")
+                out.append(LLMCall.model_validate(data))
+            return out
+
+    def llm_totals(self, by: str = "analyzer", run_id: str | None = None) -> list[LLMTotals]:
+        if by not in LLM_GROUPS:
+            raise UnknownNameError("LLM ledger grouping", by, LLM_GROUPS)
+        c = schema.llm_calls.c
+        group = c[by]
+        query = sa.select(
+            group,
+            sa.func.count(),
+            sa.func.sum(sa.case((c.cached, 1), else_=0)),
+            sa.func.sum(c.tokens_in),
+            sa.func.sum(c.tokens_out),
+            sa.func.sum(c.cost_usd),
+        ).group_by(group)
+        if run_id:
+            query = query.where(c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [
+                LLMTotals(
+                    key=str(r[0]),
+                    calls=int(r[1]),
+                    cached=int(r[2] or 0),
+                    tokens_in=int(r[3] or 0),
+                    tokens_out=int(r[4] or 0),
+                    cost_usd=float(r[5] or 0),
+                )
+                for r in conn.execute(query.order_by(group))
             ]
 
     # leases ----------------------------------------------------------------------

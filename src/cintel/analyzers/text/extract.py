@@ -1,0 +1,140 @@
+"""``text.extract``: the clean text every text analyzer reads, from documents and transcripts.
+
+On a text content it decodes the bytes (strictly: a wrong encoding guess is an
+error, not mojibake), recognises HTML, Markdown, SRT and WebVTT, and keeps
+paragraphs or cues as blocks. On audio and video it reads the
+``speech.transcript`` signal, one block per utterance with its times, so every
+downstream text signal can point back to the moment in the media.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.errors import BadInputError
+from cintel.media.text import decode_text
+from cintel.model import ContentKind
+from cintel.text.document import Document
+from cintel.text.markup import (
+    detect_format,
+    html_to_parts,
+    markdown_to_parts,
+    subtitle_parts,
+)
+
+MAX_BYTES_PER_CHAR = 4
+
+
+class ExtractConfig(BaseModel):
+    """How text is taken from a document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field(
+        "auto", description="auto, plain, markdown, html, srt or vtt (auto: from name and text)"
+    )
+
+
+class ExtractOutput(BaseModel):
+    """The clean text; its blocks (paragraphs, cues, utterances) are the segments."""
+
+    text: str
+    format: str
+    encoding: str | None
+    timed: bool
+    characters: int
+    words: int
+    blocks: int
+    title: str | None
+    language_hint: str | None
+
+
+def read_text_file(path: str, size: int, source: str, max_chars: int) -> tuple[str, str]:
+    """Decode a text file within the character limit: (text, encoding)."""
+    if size > max_chars * MAX_BYTES_PER_CHAR:
+        raise BadInputError(
+            f"is {size:,} bytes, more than {max_chars:,} characters can take "
+            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
+            source=source,
+        )
+    decoded = decode_text(Path(path).read_bytes(), source=source)
+    if len(decoded.text) > max_chars:
+        raise BadInputError(
+            f"has {len(decoded.text):,} characters, over the limit of {max_chars:,} "
+            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
+            source=source,
+        )
+    return decoded.text, decoded.encoding
+
+
+class TextExtract(Analyzer):
+    """Produce clean text with blocks from a text file (plain, Markdown, HTML, SRT, WebVTT;
+    encoding detected) or from the transcript of audio and video (utterances with times
+    and speakers), for every other text analyzer to read.
+    """
+
+    name = "text.extract"
+    version = "1.0.0"
+    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    needs_by_kind = {
+        ContentKind.AUDIO: ("speech.transcript",),
+        ContentKind.VIDEO: ("speech.transcript",),
+    }
+    Config = ExtractConfig
+    Output = ExtractOutput
+    resources = Resources(cpu=1, memory_mb=256)
+
+    def analyze(self, item: AnalysisInput) -> Result:
+        assert isinstance(self.config, ExtractConfig)
+        source = item.content.location
+        if item.content.kind is ContentKind.TEXT:
+            text, encoding = read_text_file(
+                item.path, item.content.size, source, self.limits.max_text_chars
+            )
+            fmt = self.config.format
+            if fmt == "auto":
+                fmt = detect_format(text, item.content.mime, source)
+            document = self._parse(text, fmt)
+        else:
+            transcript = item.need("speech.transcript")
+            parts = [
+                (s.text or "", s.start, s.end, s.speaker)
+                for s in transcript.segments
+                if s.label == "utterance"
+            ]
+            document = Document.from_blocks(
+                parts, timed=True, separator=" ", language=transcript.value.get("language")
+            )
+            fmt, encoding = "transcript", None
+        title = document.title or item.content.metadata.title
+        hint = item.content.metadata.language or document.language
+        return Result(
+            value=ExtractOutput(
+                text=document.text,
+                format=fmt,
+                encoding=encoding,
+                timed=document.timed,
+                characters=len(document.text),
+                words=len(document.text.split()),
+                blocks=len(document.blocks),
+                title=title,
+                language_hint=hint,
+            ),
+            segments=document.block_segments(),
+        )
+
+    @staticmethod
+    def _parse(text: str, fmt: str) -> Document:
+        if fmt in ("srt", "vtt"):
+            return Document.from_blocks(subtitle_parts(text), timed=True, separator="\n")
+        if fmt == "html":
+            parts, title, lang = html_to_parts(text)
+            return Document.from_blocks(parts, timed=False, title=title, language=lang)
+        if fmt == "markdown":
+            parts, title = markdown_to_parts(text)
+            return Document.from_blocks(parts, timed=False, title=title)
+        paragraphs = [" ".join(p.split()) for p in text.replace("\r\n", "\n").split("\n\n")]
+        return Document.from_blocks([(p, 0.0, 0.0, None) for p in paragraphs], timed=False)
