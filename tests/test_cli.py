@@ -41,17 +41,24 @@ def test_run_show_signals_stats_export(tmp_path: Path, corpus: Path) -> None:
     assert code == 0
     summary = json.loads(out)
     podcast = [s.name for s in load_pipeline("podcast").steps]
+    text = [s.name for s in load_pipeline("text").steps]
+    heard = [name for name in podcast if not name.startswith("text.")]
     assert summary["ok"] and summary["contents"] == 5
-    assert summary["computed"] == 3 + 1 + len(podcast)
-    assert set(summary["analyzers"]) == {"text.stats", "image.hash", *podcast}
+    # the tone has no words: text.extract and the text analyzers after it are skipped
+    assert summary["computed"] == 3 * len(text) + 1 + len(heard)
+    assert [s["analyzer"] for s in summary["skipped"]] == ["text.extract"]
+    assert summary["analyzers"]["text.summary"]["skipped"] == 1
+    assert set(summary["analyzers"]) == {"image.hash", *text, *podcast}
 
     code, out = cli(tmp_path, "run", str(corpus), "--json")
-    assert json.loads(out)["computed"] == 0 and json.loads(out)["cached"] == summary["computed"]
+    again = json.loads(out)
+    assert again["computed"] == 0 and again["cached"] == summary["computed"]
+    assert again["llm"]["calls"] == 0
 
     code, out = cli(tmp_path, "show", str(corpus / "tone.wav"), "--json")
     shown = json.loads(out)
     assert shown["content"]["kind"] == "audio"
-    assert {s["analyzer"] for s in shown["signals"]} == set(podcast)
+    assert {s["analyzer"] for s in shown["signals"]} == set(heard)
     content_id = shown["content"]["id"]
 
     code, out = cli(tmp_path, "signals", content_id[:10], "--analyzer", "media.probe", "--json")

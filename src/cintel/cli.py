@@ -90,6 +90,14 @@ def run(
     force: Annotated[
         list[str] | None, typer.Option("--force", help="recompute this analyzer (repeatable)")
     ] = None,
+    llm_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--llm-budget",
+            min=0,
+            help="US dollars this run may spend on LLM calls; then analyzers fall back",
+        ),
+    ] = None,
     tenant: TenantOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -97,6 +105,8 @@ def run(
     from cintel.run import run_pipeline
 
     settings = _settings(store, data_dir, runner=runner, workers=workers, ray_address=ray_address)
+    if llm_budget is not None:
+        settings.llm = settings.llm.model_copy(update={"budget_usd": llm_budget})
     report = run_pipeline(
         inputs, pipeline, settings, force=force or [], tenant=tenant, show_progress=not as_json
     )
@@ -109,7 +119,17 @@ def run(
 
 def _print_run(report: Any) -> None:
     table = Table(title=f"run {report.run_id[:8]} · pipeline {report.pipeline}")
-    for column in ("analyzer", "total", "cached", "computed", "failed", "blocked", "elsewhere"):
+    columns = (
+        "analyzer",
+        "total",
+        "cached",
+        "computed",
+        "failed",
+        "blocked",
+        "skipped",
+        "elsewhere",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "analyzer" else "right")
     for name, c in report.counts.items():
         table.add_row(
@@ -119,6 +139,7 @@ def _print_run(report: Any) -> None:
             str(c.computed),
             str(c.failed),
             str(c.blocked),
+            str(c.skipped),
             str(c.elsewhere),
         )
     out.print(table)
@@ -126,6 +147,15 @@ def _print_run(report: Any) -> None:
         f"{report.contents} contents ({report.new_contents} new) in {report.wall_s:.2f} s; "
         f"{len(report.failures)} failures"
     )
+    if report.llm_calls or report.llm_fallbacks:
+        out.print(
+            f"LLM: {report.llm_calls} calls, ${report.llm_cost_usd:.4f}"
+            + (
+                f"; {len(report.llm_fallbacks)} results fell back (budget spent)"
+                if report.llm_fallbacks
+                else ""
+            )
+        )
     for failure in report.failures[:20]:
         out.print(
             f"[red]{failure.category}[/red] [bold]{failure.analyzer}[/bold]: {failure.message}",
@@ -286,12 +316,21 @@ def transcript(
         str, typer.Option("--format", "-f", help="vtt, srt, json, txt or podcast")
     ] = "vtt",
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="write to a file")] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="replace e-mail addresses, phone, card and IBAN numbers with tags"
+        ),
+    ] = False,
+    region: Annotated[
+        str, typer.Option("--region", help="default country for phone numbers (--redact)")
+    ] = "US",
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     tenant: TenantOpt = "default",
 ) -> None:
     """A content's transcript as WebVTT, SRT, JSON with words, text or podcast JSON."""
-    from cintel.transcripts import render
+    from cintel.transcripts import redacted, render
 
     with _open(_settings(store, data_dir)) as st:
         content = _resolve(st, ref, tenant)
@@ -302,7 +341,42 @@ def transcript(
             f"{content.location} has no transcript yet; run it through a pipeline with "
             "speech.transcript (for example: cintel run PATH --pipeline podcast)"
         )
-    text = render(found[0], fmt, speakers=speakers[0] if speakers else None)
+    signal = redacted(found[0], region) if redact else found[0]
+    text = render(signal, fmt, speakers=speakers[0] if speakers else None)
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def chapters(
+    ref: Annotated[str, typer.Argument(help="content id, id prefix, or a path/URL it was seen at")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="podcast (JSON Chapters 1.2) or json")
+    ] = "podcast",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="write to a file")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+) -> None:
+    """A content's chapters as podcast namespace JSON Chapters 1.2 (or the raw signal JSON)."""
+    from cintel.transcripts import chapters_json
+
+    with _open(_settings(store, data_dir)) as st:
+        content = _resolve(st, ref, tenant)
+        found = st.get_signals(content.id, analyzer="text.chapters")
+    if not found:
+        raise CintelError(
+            f"{content.location} has no chapters yet; run it through a pipeline with "
+            "text.chapters (for example: cintel run PATH --pipeline podcast)"
+        )
+    if fmt == "json":
+        text = json.dumps(found[0].value, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "podcast":
+        text = chapters_json(found[0], title=content.metadata.title)
+    else:
+        raise CintelError(f"unknown chapters format {fmt!r}; choose podcast or json")
     if out_file:
         out_file.write_text(text, encoding="utf-8")
     else:
@@ -437,13 +511,21 @@ def models(
 @app.command()
 def stats(
     run_id: Annotated[str | None, typer.Option("--run", help="one run's totals")] = None,
+    llm_by: Annotated[
+        str,
+        typer.Option(
+            "--llm-by", help="group the LLM ledger by analyzer, content_id, run_id, model or prompt"
+        ),
+    ] = "analyzer",
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Totals of wall/CPU/GPU seconds, tokens and cost per analyzer, and recent runs."""
+    """Totals of wall/CPU/GPU seconds, tokens and cost per analyzer, the LLM ledger, and
+    recent runs."""
     with _open(_settings(store, data_dir)) as st:
         totals = st.totals(run_id)
+        llm = st.llm_totals(llm_by, run_id)
         runs = [st.get_run(run_id)] if run_id else st.list_runs(10)
         contents = st.count_contents()
         n_signals = st.count_signals()
@@ -454,6 +536,7 @@ def stats(
                 "contents": contents,
                 "signals": n_signals,
                 "analyzers": [vars(t) for t in totals],
+                "llm": {"by": llm_by, "totals": [vars(t) for t in llm]},
                 "runs": [
                     {k: v for k, v in r.model_dump(mode="json").items() if k != "summary"}
                     | {"computed": r.summary.get("computed"), "failed": r.summary.get("failed")}
@@ -489,6 +572,20 @@ def stats(
             f"{t.cost_usd:.4f}",
         )
     out.print(table)
+    if llm:
+        llm_table = Table(title=f"LLM calls by {llm_by}")
+        for column in (llm_by, "calls", "cached", "tokens in", "tokens out", "cost $"):
+            llm_table.add_column(column, justify="left" if column == llm_by else "right")
+        for row in llm:
+            llm_table.add_row(
+                row.key[:16] if llm_by in ("content_id", "run_id") else row.key,
+                str(row.calls),
+                str(row.cached),
+                str(row.tokens_in),
+                str(row.tokens_out),
+                f"{row.cost_usd:.4f}",
+            )
+        out.print(llm_table)
     runs_table = Table(title="runs")
     for column in (
         "run",

@@ -12,6 +12,7 @@ message says what failed, where, and what the user can do about it::
     ├── AnalysisError            one (content, analyzer) failed; carries a category
     │   ├── BadInputError        the input is broken or unsupported ("bad_input")
     │   ├── TransientError       worth retrying: a timeout, a 503 ("transient")
+    │   ├── NothingToAnalyzeError  nothing to read, e.g. no speech ("skipped", not a failure)
     │   └── InternalError        a bug in cintel or an analyzer ("internal")
     │       └── LLMOutputError   an LLM's answers never fit the output schema
     ├── ModelError               a model cannot be found, verified or loaded
@@ -32,6 +33,7 @@ class FailureCategory(StrEnum):
     BAD_INPUT = "bad_input"
     TRANSIENT = "transient"
     INTERNAL = "internal"
+    SKIPPED = "skipped"
 
 
 class CintelError(Exception):
@@ -96,6 +98,13 @@ class TransientError(AnalysisError):
     """A failure that may pass on retry (network, busy service)."""
 
     category = FailureCategory.TRANSIENT
+
+
+class NothingToAnalyzeError(AnalysisError):
+    """The content holds nothing this analyzer reads (a transcript of music has no words):
+    not a failure; the analyzer and those that depend on it are skipped ("skipped")."""
+
+    category = FailureCategory.SKIPPED
 
 
 class InternalError(AnalysisError):

@@ -31,6 +31,10 @@ class RunReport:
     failures: list[Failure] = field(default_factory=list)
     wall_s: float = 0.0
     ingest_s: float = 0.0
+    skipped: list[Failure] = field(default_factory=list)
+    llm_calls: int = 0
+    llm_cost_usd: float = 0.0
+    llm_fallbacks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -49,9 +53,21 @@ class RunReport:
             "computed": computed,
             "cached": sum(c.cached for c in self.counts.values()),
             "failed": len(self.failures),
+            "skipped": [
+                {"analyzer": f.analyzer, "content_id": f.content_id, "reason": f.message}
+                for f in self.skipped
+            ],
             "wall_s": round(self.wall_s, 3),
             "ingest_s": round(self.ingest_s, 3),
             "analyzers": {name: vars(c) for name, c in self.counts.items()},
+            "llm": {
+                "calls": self.llm_calls,
+                "cost_usd": round(self.llm_cost_usd, 6),
+                "fallbacks": [
+                    {"analyzer": a, "content_id": c, "reason": "llm budget spent"}
+                    for a, c in self.llm_fallbacks
+                ],
+            },
             "failures": [
                 {
                     "analyzer": f.analyzer,
@@ -144,6 +160,10 @@ def run_pipeline(
                     executor.close()
                 report.counts = execution.counts
                 report.failures.extend(execution.failures)
+                report.skipped = execution.skipped
+                report.llm_calls = execution.llm_calls
+                report.llm_cost_usd = execution.llm_cost_usd
+                report.llm_fallbacks = execution.llm_fallbacks
             else:
                 report.counts = _cached_counts(the_plan)
         status = "ok" if report.ok else "partial"

@@ -153,3 +153,57 @@ def render(transcript: Signal, fmt: str, speakers: Signal | None = None) -> str:
     if fmt not in writers:
         raise ConfigError(f"unknown transcript format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return writers[fmt]()
+
+
+def redacted(transcript: Signal, region: str = "US") -> Signal:
+    """A copy of a transcript signal with e-mail addresses, phone, card and IBAN numbers
+    replaced by tags (``[EMAIL]``…) in utterances and in the words that spelled them."""
+    from cintel.analyzers.text.pii import find_pii, redact
+
+    utterance_index = -1
+    hidden_words: dict[int, list[tuple[int, int]]] = {}
+    segments: list[Segment] = []
+    for seg in transcript.segments:
+        if seg.label == "utterance":
+            utterance_index += 1
+            findings = find_pii(seg.text or "", region)
+            if findings:
+                hidden_words[utterance_index] = [(f.offset, f.offset + f.length) for f in findings]
+                seg = seg.model_copy(update={"text": redact(seg.text or "", findings)})
+        segments.append(seg)
+    texts = {
+        i: s.text or ""
+        for i, s in enumerate(x for x in transcript.segments if x.label == "utterance")
+    }
+    cursor: dict[int, int] = {}
+    out: list[Segment] = []
+    for seg in segments:
+        index = int(seg.attrs.get("utterance", -1)) if seg.label == "word" else -1
+        if index in hidden_words:
+            word = (seg.text or "").strip()
+            text = texts[index]
+            found = text.find(word, cursor.get(index, 0)) if word else -1
+            if found >= 0:
+                cursor[index] = found + len(word)
+                if any(a < found + len(word) and found < b for a, b in hidden_words[index]):
+                    seg = seg.model_copy(update={"text": "[REDACTED]"})
+        out.append(seg)
+    return transcript.model_copy(update={"segments": out})
+
+
+def chapters_json(chapters: Signal, title: str | None = None) -> str:
+    """Chapters of a ``text.chapters`` signal as podcast namespace JSON Chapters (1.2.0)."""
+    items = chapters.value.get("chapters", [])
+    if not chapters.value.get("timed") or any(c.get("start") is None for c in items):
+        raise ConfigError(
+            "these chapters have no times (the content is a text document, not audio or video); "
+            "use --format json for their character offsets"
+        )
+    body: dict[str, object] = {"version": "1.2.0"}
+    if title:
+        body["title"] = title
+    body["chapters"] = [
+        {"startTime": round(c["start"], 3), "endTime": round(c["end"], 3), "title": c["title"]}
+        for c in items
+    ]
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"

@@ -175,6 +175,11 @@ class LLMSession:
                 value = output.model_validate(parse_json_answer(response.text))
             except (ValueError, ValidationError) as exc:
                 problem = str(exc).splitlines()[0][:300]
+                if response.finish_reason == "length":
+                    problem = (
+                        f"the answer was cut off at {request.max_tokens} tokens "
+                        "(CINTEL_LLM_MAX_OUTPUT_TOKENS)"
+                    )
                 problems.append(f"attempt {attempt + 1}: {problem}")
                 self._record(prompt, response, status="invalid")
                 request = ChatRequest(

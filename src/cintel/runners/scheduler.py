@@ -42,6 +42,7 @@ class AnalyzerCounts:
     computed: int = 0
     failed: int = 0
     blocked: int = 0
+    skipped: int = 0
     elsewhere: int = 0
 
 
@@ -51,8 +52,12 @@ class Execution:
 
     counts: dict[str, AnalyzerCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)
+    """Tasks with nothing to analyse (and, counted not listed, their dependents)."""
     llm_calls: int = 0
     llm_cost_usd: float = 0.0
+    llm_fallbacks: list[tuple[str, str]] = field(default_factory=list)
+    """(analyzer, content id) of results that fell back because the LLM budget was spent."""
 
     @property
     def failed(self) -> int:
@@ -231,6 +236,9 @@ class Scheduler:
         signals = [o.signal for o in outcomes if o.signal is not None]
         failures = [o.failure for o in outcomes if o.failure is not None]
         forced = any(s.result_key in self._forced for s in signals)
+        self._result.llm_fallbacks += [
+            (s.analyzer, s.content_id) for s in signals if s.value.get("llm_fallback")
+        ]
         if signals:
             self.store.put_signals(signals, replace=forced, release_owner=self.owner)
             total = sum(s.provenance.wall_s for s in signals)
@@ -241,11 +249,15 @@ class Scheduler:
         if failures:
             self.store.record_failures(failures)
             self.store.release([f.result_key for f in failures if f.result_key], self.owner)
-            self._result.failures.extend(failures)
+            for failure in failures:
+                skipped = failure.category == FailureCategory.SKIPPED.value
+                (self._result.skipped if skipped else self._result.failures).append(failure)
         for outcome in outcomes:
             task = self._tasks[outcome.key]
             if outcome.signal is not None:
                 self._finish(task)
+            elif outcome.failure and outcome.failure.category == FailureCategory.SKIPPED.value:
+                self._skip(task)
             else:
                 self._fail(task)
 
@@ -300,6 +312,13 @@ class Scheduler:
         self._result.counts[task.analyzer].failed += 1
         self.on_advance(task.analyzer, 1)
         self._block_dependents(task.key)
+
+    def _skip(self, task: Task) -> None:
+        """Nothing to analyse: this task and everything downstream of it are skipped."""
+        self._result.counts[task.analyzer].skipped += 1
+        self.on_advance(task.analyzer, 1)
+        for dep_key in self._dependents.get(task.key, []):
+            self._skip(self._tasks[dep_key])
 
     def _block_dependents(self, key: str) -> None:
         for dep_key in self._dependents.get(key, []):

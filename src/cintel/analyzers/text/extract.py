@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.errors import BadInputError
+from cintel.errors import BadInputError, NothingToAnalyzeError
 from cintel.media.text import decode_text
 from cintel.model import ContentKind
 from cintel.text.document import Document
@@ -109,6 +109,16 @@ class TextExtract(Analyzer):
                 parts, timed=True, separator=" ", language=transcript.value.get("language")
             )
             fmt, encoding = "transcript", None
+        if not document.text.strip():
+            if item.content.kind is ContentKind.TEXT:
+                raise BadInputError(
+                    "has no text (it is empty, or markup with no visible text)", source=source
+                )
+            raise NothingToAnalyzeError(
+                "has no transcribed speech (0 words): the text analyzers are skipped "
+                "(music, noise and silence have no words)",
+                source=source,
+            )
         title = document.title or item.content.metadata.title
         hint = item.content.metadata.language or document.language
         return Result(
