@@ -236,3 +236,69 @@ def test_prompts_are_versioned_files_with_a_hash() -> None:
 def test_unknown_provider_scheme_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="openai\\+http"):
         make_provider(LLMSettings(url="grpc://host/v1"))
+
+
+PIPELINE = """
+name = "llm-text"
+[analyzers."text.extract"]
+[analyzers."text.summary"]
+[analyzers."text.chapters"]
+min_chapter_chars = 600
+"""
+
+
+def llm_run(tmp_path: Path, llama_url: str, budget: float | None, store: str) -> object:
+    from cintel.config import Settings
+    from cintel.pipeline import parse_pipeline
+    from cintel.run import run_pipeline
+
+    subjects = json.loads(Path("tests/data/text/subjects.json").read_text())
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    for first, second in (("volcanoes", "baking"), ("space", "gardening")):
+        text = " ".join(subjects[first]) + "\n\n" + " ".join(subjects[second])
+        (docs / f"{first}.txt").write_text(text)
+    llm = llama_settings(
+        llama_url,
+        prices={LLAMA_ALIAS: ModelPrice(input_per_mtok=0.5, output_per_mtok=1.5)},
+        budget_usd=budget,
+        max_output_tokens=512,
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data", store=store, workers=1, llm=llm, retry_backoff_s=0.1
+    )
+    return run_pipeline([str(docs)], parse_pipeline(PIPELINE), settings)
+
+
+def test_pipeline_uses_the_llm_records_the_ledger_and_reruns_free(
+    tmp_path: Path, llama_url: str
+) -> None:
+    from cintel.store import open_store
+
+    store_url = f"sqlite:///{tmp_path}/store.db"
+    report = llm_run(tmp_path, llama_url, None, store_url)
+    assert report.ok, report.failures  # type: ignore[attr-defined]
+    assert report.llm_calls >= 4 and report.llm_cost_usd > 0  # type: ignore[attr-defined]
+    with open_store(store_url) as store:
+        calls = store.llm_calls(run_id=report.run_id)  # type: ignore[attr-defined]
+        by_analyzer = {t.key: t for t in store.llm_totals("analyzer")}
+        summaries = [s for c in store.list_contents() for s in store.get_signals(c.id, "text.summary")]
+    assert {c.analyzer for c in calls} == {"text.summary", "text.chapters"}
+    assert all(c.tokens_in > 0 and c.model == LLAMA_ALIAS for c in calls if c.status == "ok")
+    expected = sum(c.tokens_in * 0.5 + c.tokens_out * 1.5 for c in calls) / 1e6
+    assert sum(t.cost_usd for t in by_analyzer.values()) == pytest.approx(expected)
+    assert all(s.value["method"] == "llm" for s in summaries) and len(summaries) == 2
+    assert all(s.provenance.tokens_in > 0 and s.provenance.cost_usd > 0 for s in summaries)
+
+    again = llm_run(tmp_path, llama_url, None, store_url)
+    assert again.llm_calls == 0 and sum(c.computed for c in again.counts.values()) == 0  # type: ignore[attr-defined]
+
+
+def test_budget_spent_falls_back_and_says_so(tmp_path: Path, llama_url: str) -> None:
+    report = llm_run(tmp_path, llama_url, 1e-9, f"sqlite:///{tmp_path}/store.db")
+    assert report.ok, report.failures  # type: ignore[attr-defined]
+    fallbacks = report.llm_fallbacks  # type: ignore[attr-defined]
+    assert fallbacks and all(a in ("text.summary", "text.chapters") for a, _ in fallbacks)
+    assert report.llm_calls >= 1  # the first call spent the budget; later ones never happened  # type: ignore[attr-defined]
+    summary = report.as_dict()  # type: ignore[attr-defined]
+    assert summary["llm"]["fallbacks"][0]["reason"] == "llm budget spent"

@@ -33,7 +33,7 @@ class ChaptersConfig(BaseModel):
     unit_chars: int = Field(300, ge=50, description="sentences are grouped into units this long")
     window_units: int = Field(3, ge=1, description="units compared on each side of a gap")
     min_chapter_s: float = Field(60.0, ge=0, description="shortest chapter of a timed document")
-    min_chapter_chars: int = Field(1200, ge=0, description="shortest chapter of a plain document")
+    min_chapter_chars: int = Field(1000, ge=0, description="shortest chapter of a plain document")
     max_chapters: int | None = Field(None, ge=1, description="at most this many chapters")
     llm: str = Field(
         "auto", description="auto: LLM titles when an LLM is configured; off: keyphrase titles"
