@@ -57,7 +57,9 @@ def llama_server(n_ctx: int = 2048, log: Path | None = None) -> Iterator[str]:
         "false",
     ]
     sink = log.open("wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy())
+    process = subprocess.Popen(
+        command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ.copy()
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
@@ -90,7 +92,11 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
         "object": "chat.completion",
         "model": "scripted",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
         ],
         "usage": {
             "prompt_tokens": prompt_tokens,
@@ -131,10 +137,10 @@ class ScriptedLLM:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 self._send(200, {"data": [{"id": "scripted"}]})
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 with owner._lock:

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cintel.cli import app
+from cintel.model import ContentKind
 from cintel.pipeline import load_pipeline
 from tests.media import picture, write_wav
 from tests.runs import text_corpus
@@ -41,7 +42,7 @@ def test_run_show_signals_stats_export(tmp_path: Path, corpus: Path) -> None:
     assert code == 0
     summary = json.loads(out)
     podcast = [s.name for s in load_pipeline("podcast").steps]
-    text = [s.name for s in load_pipeline("text").steps]
+    text = [s.name for s in load_pipeline("text").steps_for(ContentKind.TEXT)]
     heard = [name for name in podcast if not name.startswith("text.")]
     assert summary["ok"] and summary["contents"] == 5
     # the tone has no words: text.extract and the text analyzers after it are skipped

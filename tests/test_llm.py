@@ -171,7 +171,7 @@ def test_a_server_that_dies_is_a_transient_error() -> None:
     srv = ScriptedLLM([Step(close=True)])
     with srv:
         llm = scripted(srv, max_retries=1)
-        with pytest.raises(TransientError, match="could not connect|RemoteProtocolError"):
+        with pytest.raises(TransientError, match=r"could not connect|RemoteProtocolError"):
             srv.steps.append(Step(close=True))
             llm.generate(ECHO, Topic, text="x")
     with pytest.raises(TransientError, match="could not connect"):
@@ -282,7 +282,9 @@ def test_pipeline_uses_the_llm_records_the_ledger_and_reruns_free(
     with open_store(store_url) as store:
         calls = store.llm_calls(run_id=report.run_id)  # type: ignore[attr-defined]
         by_analyzer = {t.key: t for t in store.llm_totals("analyzer")}
-        summaries = [s for c in store.list_contents() for s in store.get_signals(c.id, "text.summary")]
+        summaries = [
+            s for c in store.list_contents() for s in store.get_signals(c.id, "text.summary")
+        ]
     assert {c.analyzer for c in calls} == {"text.summary", "text.chapters"}
     assert all(c.tokens_in > 0 and c.model == LLAMA_ALIAS for c in calls if c.status == "ok")
     expected = sum(c.tokens_in * 0.5 + c.tokens_out * 1.5 for c in calls) / 1e6

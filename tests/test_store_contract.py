@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from cintel.errors import StoreError
-from cintel.model import Content, Segment
+from cintel.errors import StoreError, UnknownNameError
+from cintel.model import Content, LLMCall, Segment
 from cintel.store import Store, open_store
 from cintel.store import schema as store_schema
 from cintel.store.base import AnalyzerTotals
@@ -503,6 +503,47 @@ def _dead_owner() -> str:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return f"{socket.gethostname()}:{proc.pid}:deadbeef"
+
+
+def test_llm_ledger(store: Store) -> None:
+    def call(analyzer: str, content: str, run: str, tokens: int, cached: bool = False) -> LLMCall:
+        return LLMCall(
+            prompt="summary.reduce",
+            prompt_hash="p" * 64,
+            provider="openai-compatible",
+            model="small",
+            tokens_in=tokens,
+            tokens_out=tokens // 10,
+            cost_usd=tokens * 1e-6,
+            cached=cached,
+            analyzer=analyzer,
+            content_id=content,
+            run_id=run,
+        )
+
+    store.record_llm_calls([])
+    store.record_llm_calls(
+        [
+            call("text.summary", "a", "r1", 1000),
+            call("text.summary", "b", "r1", 500),
+            call("text.chapters", "a", "r2", 200),
+            call("text.summary", "a", "r2", 0, cached=True),
+        ]
+    )
+    by_analyzer = {t.key: t for t in store.llm_totals("analyzer")}
+    assert by_analyzer["text.summary"].calls == 3 and by_analyzer["text.summary"].cached == 1
+    assert by_analyzer["text.summary"].tokens_in == 1500
+    assert by_analyzer["text.summary"].tokens_out == 150
+    assert by_analyzer["text.summary"].cost_usd == pytest.approx(1500e-6)
+    assert {t.key: t.calls for t in store.llm_totals("content_id")} == {"a": 3, "b": 1}
+    assert {t.key: t.calls for t in store.llm_totals("analyzer", run_id="r2")} == {
+        "text.chapters": 1,
+        "text.summary": 1,
+    }
+    assert [c.content_id for c in store.llm_calls(run_id="r1")] == ["b", "a"]
+    assert len(store.llm_calls(content_id="a")) == 3
+    with pytest.raises(UnknownNameError, match="content_id"):
+        store.llm_totals("tenant")
 
 
 def test_claim_free_then_held(store: Store) -> None:
