@@ -53,7 +53,7 @@ from bench.analyzers import calibrate, cpu_chunk, cpu_work, register
 from bench.common import Metric, ensure_importable, print_table, timed
 from cintel.analyzers.base import registry
 from cintel.config import Settings
-from cintel.pipeline.spec import Pipeline, resolve_steps
+from cintel.pipeline.spec import Pipeline, parse_pipeline, resolve_steps
 from cintel.run import RunReport, run_pipeline
 from cintel.testing import text_corpus
 
@@ -184,7 +184,8 @@ def run(quick: bool = False, ray: bool = True, repeat: int = 1) -> list[Metric]:
         pipeline = cpu_pipeline(CPU_MS, loops_per_ms)
         seqs = [sequence(paths, root, pipeline, loops_per_ms, ray, str(i)) for i in range(repeat)]
         text_corpus(root / "text", n_text)
-        text = local_run(root / "text", root / "text-data", "text", n_text)
+        stats_only = parse_pipeline('name = "text-stats"\n[analyzers."text.stats"]\n')
+        text = local_run(root / "text", root / "text-data", stats_only, n_text)
     best = min(seqs, key=disturbance)
     return _metrics(best, seqs, text, n, n_text, loops_per_ms)
 

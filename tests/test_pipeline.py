@@ -50,7 +50,9 @@ def test_every_builtin_pipeline_loads() -> None:
 
 def test_auto_dispatches_by_kind() -> None:
     auto = load_pipeline("auto")
-    assert [s.name for s in auto.steps_for(ContentKind.TEXT)] == ["text.stats"]
+    text = [s.name for s in auto.steps_for(ContentKind.TEXT)]
+    assert text[0] == "text.extract" and {"text.summary", "text.pii"} <= set(text)
+    assert not any(name.startswith(("audio.", "speech.")) for name in text)
     assert [s.name for s in auto.steps_for(ContentKind.IMAGE)] == ["image.hash"]
     audio = [s.name for s in auto.steps_for(ContentKind.AUDIO)]
     assert audio == [s.name for s in load_pipeline("podcast").steps]
@@ -135,5 +137,5 @@ def test_plan_keys_chain_through_upstream() -> None:
 
 
 def test_force_of_unknown_analyzer_is_an_error() -> None:
-    with pytest.raises(UnknownNameError, match=r"text\.stats"):
+    with pytest.raises(UnknownNameError, match=r"text\.extract"):
         plan([content()], load_pipeline("text"), force=["image.hash"])

@@ -184,7 +184,7 @@ def test_bad_inputs_each_give_one_clear_error_and_good_items_succeed(tmp_path: P
     assert "XML" in messages["feed.xml"][1]
     assert messages["episode.mp3"][0] == "transient"
     assert all(cat == "bad_input" for name, (cat, _) in messages.items() if name != "episode.mp3")
-    assert report.counts["text.stats"].computed == 3
+    assert report.counts["text.extract"].computed == 3
     assert report.counts["media.probe"].computed == 1
     with open_store(settings.store_url) as store:
         assert len(store.failures(run_id=report.run_id)) == 8

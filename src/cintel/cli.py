@@ -58,6 +58,31 @@ def _open(settings: Settings) -> Any:
     return open_store(settings.store_url)
 
 
+def _emit(text: str, out_file: Path | None) -> None:
+    """Write a rendered document to a file, or to standard output."""
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _signal_of(
+    settings: Settings, ref: str, tenant: str, analyzer: str, how: str
+) -> tuple[Any, Any, Any]:
+    """A content, its newest ``analyzer`` signal and its speakers signal (or None), or an
+    error that says how to compute the signal."""
+    with _open(settings) as st:
+        content = _resolve(st, ref, tenant)
+        found = st.get_signals(content.id, analyzer=analyzer)
+        speakers = st.get_signals(content.id, analyzer="speech.speakers")
+    if not found:
+        raise CintelError(
+            f"{content.location} has no {how} yet; run it through a pipeline with "
+            f"{analyzer} (for example: cintel run PATH --pipeline podcast)"
+        )
+    return content, found[0], speakers[0] if speakers else None
+
+
 def _resolve(store: Any, ref: str, tenant: str) -> Any:
     content = store.get_content(ref, tenant)
     if content is None and Path(ref).exists():
@@ -332,21 +357,10 @@ def transcript(
     """A content's transcript as WebVTT, SRT, JSON with words, text or podcast JSON."""
     from cintel.transcripts import redacted, render
 
-    with _open(_settings(store, data_dir)) as st:
-        content = _resolve(st, ref, tenant)
-        found = st.get_signals(content.id, analyzer="speech.transcript")
-        speakers = st.get_signals(content.id, analyzer="speech.speakers")
-    if not found:
-        raise CintelError(
-            f"{content.location} has no transcript yet; run it through a pipeline with "
-            "speech.transcript (for example: cintel run PATH --pipeline podcast)"
-        )
-    signal = redacted(found[0], region) if redact else found[0]
-    text = render(signal, fmt, speakers=speakers[0] if speakers else None)
-    if out_file:
-        out_file.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    settings = _settings(store, data_dir)
+    _, found, speakers = _signal_of(settings, ref, tenant, "speech.transcript", "transcript")
+    signal = redacted(found, region) if redact else found
+    _emit(render(signal, fmt, speakers=speakers), out_file)
 
 
 @app.command()
@@ -363,24 +377,15 @@ def chapters(
     """A content's chapters as podcast namespace JSON Chapters 1.2 (or the raw signal JSON)."""
     from cintel.transcripts import chapters_json
 
-    with _open(_settings(store, data_dir)) as st:
-        content = _resolve(st, ref, tenant)
-        found = st.get_signals(content.id, analyzer="text.chapters")
-    if not found:
-        raise CintelError(
-            f"{content.location} has no chapters yet; run it through a pipeline with "
-            "text.chapters (for example: cintel run PATH --pipeline podcast)"
-        )
+    settings = _settings(store, data_dir)
+    content, found, _ = _signal_of(settings, ref, tenant, "text.chapters", "chapters")
     if fmt == "json":
-        text = json.dumps(found[0].value, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(found.value, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "podcast":
-        text = chapters_json(found[0], title=content.metadata.title)
+        text = chapters_json(found, title=content.metadata.title)
     else:
         raise CintelError(f"unknown chapters format {fmt!r}; choose podcast or json")
-    if out_file:
-        out_file.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _emit(text, out_file)
 
 
 @app.command("export")

@@ -247,11 +247,13 @@ class Scheduler:
             previous = self._mean_s.get(name)
             self._mean_s[name] = mean if previous is None else 0.5 * previous + 0.5 * mean
         if failures:
-            self.store.record_failures(failures)
+            skipped = [f for f in failures if f.category == FailureCategory.SKIPPED.value]
+            real = [f for f in failures if f.category != FailureCategory.SKIPPED.value]
+            # Skips are not failures: they go to the run's summary, not the failures table.
+            self.store.record_failures(real)
             self.store.release([f.result_key for f in failures if f.result_key], self.owner)
-            for failure in failures:
-                skipped = failure.category == FailureCategory.SKIPPED.value
-                (self._result.skipped if skipped else self._result.failures).append(failure)
+            self._result.failures.extend(real)
+            self._result.skipped.extend(skipped)
         for outcome in outcomes:
             task = self._tasks[outcome.key]
             if outcome.signal is not None:
