@@ -71,6 +71,7 @@ def test_run_show_signals_stats_export(tmp_path: Path, corpus: Path) -> None:
     assert stats["contents"] == 5 and stats["signals"] == summary["computed"]
     assert {a["analyzer"] for a in stats["analyzers"]} == set(summary["analyzers"])
     assert len(stats["runs"]) == 2
+    assert stats["llm"] == {"by": "analyzer", "totals": []}  # no LLM configured: no calls
 
     code, out = cli(
         tmp_path, "export", "--format", "parquet", "--out", str(tmp_path / "pq"), "--json"
