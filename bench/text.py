@@ -48,6 +48,7 @@ HEAVY = {
     "text.safety",
     "text.ads",
 }
+LIGHT = {"text.extract", "text.language", "text.keywords", "text.entities", "text.pii"}
 
 
 def corpus(folder: Path, n: int, words: int = 1000, seed: int = 1) -> list[Path]:
@@ -105,8 +106,9 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 
-def baselines(texts: list[str]) -> dict[str, Callable[[], None]]:
-    """For each analyzer, the library it is built on called directly on the same texts."""
+def baselines(texts: list[str], paths: list[Path] | None = None) -> dict[str, Callable[[], None]]:
+    """For each analyzer, the library it is built on called directly on the same texts
+    (``text.extract``: on the same files, read and decoded)."""
     from cintel.models import model_registry
     from cintel.text.embedding import shared_encoder
 
@@ -125,8 +127,15 @@ def baselines(texts: list[str]) -> dict[str, Callable[[], None]]:
             encoder.session.run(None, feed)
 
     def extract() -> None:
-        for text in texts:
-            text.encode("utf-8").decode("utf-8").split("\n\n")
+        from charset_normalizer import from_bytes
+
+        for path in paths or []:
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = str(from_bytes(data).best())
+            [" ".join(p.split()) for p in text.split("\n\n")]
 
     def language() -> None:
         from cintel.text.language import shared_model
@@ -192,6 +201,7 @@ def bench_analyzers(work: Path, n_docs: int, n_heavy: int) -> tuple[list[Metric]
     import warnings
 
     from cintel.analyzers import registry
+    from cintel.model import ContentKind
     from cintel.pipeline import load_pipeline
     from cintel.store.artifacts import Artifacts
 
@@ -202,7 +212,9 @@ def bench_analyzers(work: Path, n_docs: int, n_heavy: int) -> tuple[list[Metric]
     texts = [item.upstream["text.extract"].value["text"] for item in items]
     metrics: list[Metric] = []
     cpu_per_doc: dict[str, float] = {}
-    steps = [s for s in load_pipeline("text").steps if s.name != "text.stats"]
+    steps = [
+        s for s in load_pipeline("text").steps_for(ContentKind.TEXT) if s.name in HEAVY | LIGHT
+    ]
     for step in steps:
         name = step.name
         n = n_heavy if name in HEAVY else n_docs
@@ -218,7 +230,7 @@ def bench_analyzers(work: Path, n_docs: int, n_heavy: int) -> tuple[list[Metric]
         rate = n / t["wall"]
         cpu_per_doc[name] = t["cpu"] / n
         texts_n = texts[:n]
-        library = baselines(texts_n)[name]
+        library = baselines(texts_n, paths[:n])[name]
         library()  # warm up
         with timed() as b:
             library()

@@ -30,11 +30,14 @@ class DecodedText:
     encoding: str
 
 
+# Control characters other than tab, newline, form feed and carriage return (_CONTROL_OK).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _control_ratio(text: str) -> float:
     if not text:
         return 0.0
-    bad = sum(1 for ch in text if ord(ch) < 32 and ord(ch) not in _CONTROL_OK)
-    return bad / len(text)
+    return len(_CONTROL.findall(text)) / len(text)
 
 
 _UTF8_MULTIBYTE = re.compile(

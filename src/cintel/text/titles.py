@@ -6,6 +6,8 @@ import warnings
 from functools import cache
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from cintel.text.embedding import Encoder
 
@@ -79,21 +81,28 @@ def title_case(title: str, words: int = 6) -> str:
 
 
 def title_from_text(
-    text: str, language: str | None = None, words: int = 6, encoder: Encoder | None = None
+    text: str,
+    language: str | None = None,
+    words: int = 6,
+    encoder: Encoder | None = None,
+    reference: np.ndarray | None = None,
 ) -> str:
     """A title of at most ``words`` words from the text's keyphrases.
 
     With an ``encoder``, the two candidate keyphrases closest in meaning to the
-    whole text are joined (``Honey Bees and Pollination``); without one, the top
-    keyphrase is used.
+    whole text (or to ``reference``, its unit vector if already computed) are joined
+    (``Honey Bees and Pollination``); without one, the top keyphrase is used.
     """
     phrases = keyphrases(text, language, top=12, ngram=2)
     if not phrases:
         return title_case(" ".join(text.split()[:words]), words)
     if encoder is None or len(phrases) == 1:
         return title_case(phrases[0], words)
-    vectors = encoder.encode([text[:MAX_CHARS], *phrases])
-    similarity = vectors[1:] @ vectors[0]
+    # The text and the short phrases are encoded apart: in one batch every phrase would be
+    # padded to the text's 256 tokens.
+    if reference is None:
+        reference = encoder.encode([text[:MAX_CHARS]])[0]
+    similarity = encoder.encode(phrases) @ reference
     ranked = [phrases[i] for i in similarity.argsort()[::-1]]
     first = ranked[0]
     stems = {w[:5] for w in first.lower().split()}

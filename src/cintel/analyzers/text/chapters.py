@@ -115,6 +115,7 @@ class TextChapters(Analyzer):
         units = _units(doc, config.unit_chars)
         starts = [units[0][0]] if units else [0]
         depths: list[float | None] = [None]
+        vectors: np.ndarray | None = None
         if len(units) > 2:
             vectors = self.encoder.encode([doc.text[a:b] for a, b in units])
             similarities = gap_similarities(vectors, config.window_units)
@@ -138,7 +139,8 @@ class TextChapters(Analyzer):
                 starts.append(units[gap.index + 1][0])
                 depths.append(round(gap.depth, 4))
         stops = [*starts[1:], len(doc.text)]
-        titles, method, fallback = self._titles(item, doc, list(zip(starts, stops, strict=True)))
+        spans = list(zip(starts, stops, strict=True))
+        titles, method, fallback = self._titles(item, doc, spans, _means(units, vectors, spans))
         chapters = []
         for index, (offset, stop) in enumerate(zip(starts, stops, strict=True)):
             span = doc.span_times(offset, stop)
@@ -171,7 +173,11 @@ class TextChapters(Analyzer):
         )
 
     def _titles(
-        self, item: AnalysisInput, doc: Document, spans: list[tuple[int, int]]
+        self,
+        item: AnalysisInput,
+        doc: Document,
+        spans: list[tuple[int, int]],
+        references: list[np.ndarray | None],
     ) -> tuple[list[str], str, str | None]:
         fallback = None
         if item.llm is not None:
@@ -194,6 +200,24 @@ class TextChapters(Analyzer):
             except BudgetExhaustedError as exc:
                 fallback = str(exc)
         titles = [
-            title_from_text(doc.text[a:b], doc.language, encoder=self.encoder) for a, b in spans
+            title_from_text(doc.text[a:b], doc.language, encoder=self.encoder, reference=ref)
+            for (a, b), ref in zip(spans, references, strict=True)
         ]
         return titles, "keyphrases", fallback
+
+
+def _means(
+    units: list[tuple[int, int]], vectors: np.ndarray | None, spans: list[tuple[int, int]]
+) -> list[np.ndarray | None]:
+    """Each chapter's unit vector: the normalised mean of its units' vectors (None: none)."""
+    if vectors is None:
+        return [None] * len(spans)
+    out: list[np.ndarray | None] = []
+    for start, stop in spans:
+        rows = [i for i, (a, _) in enumerate(units) if start <= a < stop]
+        if not rows:
+            out.append(None)
+            continue
+        mean = vectors[rows].mean(axis=0)
+        out.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+    return out

@@ -174,15 +174,16 @@ class TextSummary(Analyzer):
         wanted = max(self.config.summary_sentences, self.config.key_points)
         chosen = _mmr(vectors, relevance, wanted, self.config.diversity)
         summary_ids = sorted(chosen[: self.config.summary_sentences])
-        description = ""
+        picked: list[int] = []
         for index in chosen:
-            candidate = f"{description} {units[index]}".strip()
-            if description and len(candidate) > DESCRIPTION_CHARS:
+            length = sum(len(units[i]) + 1 for i in [*picked, index])
+            if picked and length > DESCRIPTION_CHARS:
                 break
-            description = candidate
-        description, shortened = fit_description(description)
+            picked.append(index)
+        # the description reads in the document's order, whatever the ranking
+        description, shortened = fit_description(" ".join(units[i] for i in sorted(picked)))
         return SummaryOutput(
-            title=title_from_text(doc.text, doc.language, encoder=self.encoder),
+            title=title_from_text(doc.text, doc.language, encoder=self.encoder, reference=centroid),
             description=description,
             summary=" ".join(units[i] for i in summary_ids),
             key_points=[units[i] for i in chosen[: self.config.key_points]],
