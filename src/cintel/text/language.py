@@ -59,6 +59,10 @@ def shared_model() -> Any:
         return _model
 
 
+# A letter in any script (what str.isalpha counts), matched in C rather than a Python loop.
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def to_bcp47(label: str) -> str:
     """A fastText label (``__label__pt``) as a BCP-47 language subtag (``pt``)."""
     code = label.removeprefix(_LABEL_PREFIX).lower()
@@ -69,7 +73,7 @@ def prepare(text: str) -> str:
     """Text as the model wants it: one line, without URLs, e-mail addresses or digits,
     lowered when it is mostly capitals; empty when no letters remain."""
     cleaned = _SPACE.sub(" ", _NOISE.sub(" ", _URL.sub(" ", text))).strip()
-    if not any(ch.isalpha() for ch in cleaned):
+    if not _LETTER.search(cleaned):
         return ""
     latin = len(_LATIN.findall(cleaned))
     if latin > 5 and len(_UPPER.findall(cleaned)) > 0.8 * latin:
@@ -79,7 +83,7 @@ def prepare(text: str) -> str:
 
 def letters(text: str) -> int:
     """How many letters ``text`` holds: the measure of how much evidence a text gives."""
-    return sum(1 for ch in text if ch.isalpha())
+    return len(_LETTER.findall(text))
 
 
 def detect(text: str, k: int = 3) -> list[tuple[str, float]]:
