@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine, Row
 
 from cintel.errors import StoreError, UnknownNameError
@@ -59,6 +60,9 @@ def owner_is_dead(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+_Record = TypeVar("_Record", bound=BaseModel)
 
 
 class SqlStore(Store):
@@ -549,26 +553,33 @@ class SqlStore(Store):
             )
             return [self._to_run(r) for r in rows]
 
+    def _append(self, table: sa.Table, rows: Sequence[BaseModel]) -> None:
+        """Insert records into a log table (failures, the LLM ledger)."""
+        if rows:
+            with self._write() as conn:
+                conn.execute(sa.insert(table), [r.model_dump() for r in rows])
+
+    def _log(
+        self, table: sa.Table, model: type[_Record], run_id: str | None, content_id: str | None
+    ) -> list[_Record]:
+        """Records of a log table, newest first, of a run or a content (or all)."""
+        c = table.c
+        query = sa.select(table).order_by(c.created_at.desc(), c.id.desc())
+        if run_id:
+            query = query.where(c.run_id == run_id)
+        if content_id:
+            query = query.where(c.content_id == content_id)
+        with self.engine.connect() as conn:
+            return [
+                model.model_validate({k: v for k, v in row._asdict().items() if k != "id"})
+                for row in conn.execute(query)
+            ]
+
     def record_failures(self, failures: list[Failure]) -> None:
-        if not failures:
-            return
-        with self._write() as conn:
-            conn.execute(sa.insert(schema.failures), [f.model_dump() for f in failures])
+        self._append(schema.failures, failures)
 
     def failures(self, run_id: str | None = None, content_id: str | None = None) -> list[Failure]:
-        f = schema.failures.c
-        query = sa.select(schema.failures).order_by(f.created_at.desc(), f.id.desc())
-        if run_id:
-            query = query.where(f.run_id == run_id)
-        if content_id:
-            query = query.where(f.content_id == content_id)
-        with self.engine.connect() as conn:
-            out = []
-            for row in conn.execute(query):
-                data = row._asdict()
-                data.pop("id")
-                out.append(Failure.model_validate(data))
-            return out
+        return self._log(schema.failures, Failure, run_id, content_id)
 
     def totals(self, run_id: str | None = None) -> list[AnalyzerTotals]:
         c = schema.signals.c
@@ -603,25 +614,10 @@ class SqlStore(Store):
 
     # LLM ledger --------------------------------------------------------------------
     def record_llm_calls(self, calls: list[LLMCall]) -> None:
-        if not calls:
-            return
-        with self._write() as conn:
-            conn.execute(sa.insert(schema.llm_calls), [c.model_dump() for c in calls])
+        self._append(schema.llm_calls, calls)
 
     def llm_calls(self, run_id: str | None = None, content_id: str | None = None) -> list[LLMCall]:
-        c = schema.llm_calls.c
-        query = sa.select(schema.llm_calls).order_by(c.created_at.desc(), c.id.desc())
-        if run_id:
-            query = query.where(c.run_id == run_id)
-        if content_id:
-            query = query.where(c.content_id == content_id)
-        with self.engine.connect() as conn:
-            out = []
-            for row in conn.execute(query):
-                data = row._asdict()
-                data.pop("id")
-                out.append(LLMCall.model_validate(data))
-            return out
+        return self._log(schema.llm_calls, LLMCall, run_id, content_id)
 
     def llm_totals(self, by: str = "analyzer", run_id: str | None = None) -> list[LLMTotals]:
         if by not in LLM_GROUPS:
