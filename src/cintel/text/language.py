@@ -91,7 +91,12 @@ def detect(text: str, k: int = 3) -> list[tuple[str, float]]:
 
     Text without letters gives ``[("und", 0.0)]``.
     """
-    line = prepare(text)
+    return detect_prepared(prepare(text), k)
+
+
+def detect_prepared(line: str, k: int = 3) -> list[tuple[str, float]]:
+    """``detect`` for text already passed through ``prepare`` (callers that also count
+    its letters prepare once)."""
     if not line:
         return [(UNDETERMINED, 0.0)]
     labels, probabilities = shared_model().predict(line, k=k)

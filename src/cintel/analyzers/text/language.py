@@ -27,7 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.model import ContentKind, Segment
 from cintel.text.document import Document
-from cintel.text.language import UNDETERMINED, detect, letters, prepare, shared_model
+from cintel.text.language import (
+    UNDETERMINED,
+    detect_prepared,
+    letters,
+    prepare,
+    shared_model,
+)
 
 _PIECE_TOP_K = 5
 # Languages the model did not list for a piece still get a little probability, so one
@@ -220,10 +226,11 @@ class TextLanguage(Analyzer):
         doc.require_text(self.name)
         pieces = []
         for offset, stop in build_pieces(doc, config.min_segment_chars, config.max_piece_chars):
-            text = doc.text[offset:stop]
-            count = letters(prepare(text))
+            line = prepare(doc.text[offset:stop])
+            count = letters(line)
             if count:
-                pieces.append(_Piece(offset, stop, count, dict(detect(text, _PIECE_TOP_K))))
+                scores = dict(detect_prepared(line, _PIECE_TOP_K))
+                pieces.append(_Piece(offset, stop, count, scores))
         if not pieces:
             return Result(value=self._undetermined(), model_id="fasttext-lid-176")
         labels = viterbi(pieces, config.switch_penalty)
