@@ -72,8 +72,8 @@ def read_text_file(path: str, size: int, source: str, max_chars: int) -> tuple[s
 
 class TextExtract(Analyzer):
     """Produce clean text with blocks from a text file (plain, Markdown, HTML, SRT, WebVTT;
-    encoding detected) or from the transcript of audio and video (utterances with times
-    and speakers), for every other text analyzer to read.
+    encoding detected; subtitle voices become speakers) or from the transcript of audio and
+    video (utterances with times), for every other text analyzer to read.
     """
 
     name = "text.extract"
