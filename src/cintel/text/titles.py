@@ -2,73 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
-from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cintel.text.keyphrases import keyphrases
+
 if TYPE_CHECKING:
     from cintel.text.embedding import Encoder
 
-YAKE_LANGUAGES = frozenset(
-    [
-        "ar",
-        "bg",
-        "br",
-        "cz",
-        "da",
-        "de",
-        "el",
-        "en",
-        "es",
-        "et",
-        "fa",
-        "fi",
-        "fr",
-        "hi",
-        "hr",
-        "hu",
-        "hy",
-        "id",
-        "it",
-        "ja",
-        "lt",
-        "lv",
-        "nl",
-        "no",
-        "pl",
-        "pt",
-        "ro",
-        "ru",
-        "sk",
-        "sl",
-        "sv",
-        "tr",
-        "uk",
-        "zh",
-    ]
-)
 MAX_CHARS = 8000
 _SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to"])
-
-
-@cache
-def _extractor(language: str, top: int, ngram: int) -> object:
-    import yake
-
-    return yake.KeywordExtractor(lan=language, n=ngram, top=top, dedup_lim=0.7)
-
-
-def keyphrases(text: str, language: str | None = None, top: int = 5, ngram: int = 3) -> list[str]:
-    """The best keyphrases of ``text`` (its first ``MAX_CHARS`` characters), best first."""
-    lang = (language or "en").split("-")[0].lower()
-    lang = {"cs": "cz"}.get(lang, lang)
-    extractor = _extractor(lang if lang in YAKE_LANGUAGES else "en", top, ngram)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        found = extractor.extract_keywords(text[:MAX_CHARS])  # type: ignore[attr-defined]
-    return [str(phrase) for phrase, _ in found]
 
 
 def title_case(title: str, words: int = 6) -> str:
@@ -93,7 +37,7 @@ def title_from_text(
     whole text (or to ``reference``, its unit vector if already computed) are joined
     (``Honey Bees and Pollination``); without one, the top keyphrase is used.
     """
-    phrases = keyphrases(text, language, top=12, ngram=2)
+    phrases = keyphrases(text, language, top=12, ngram=2, max_chars=MAX_CHARS)
     if not phrases:
         return title_case(" ".join(text.split()[:words]), words)
     if encoder is None or len(phrases) == 1:

@@ -23,59 +23,26 @@ throughout rather than in one passage.
 from __future__ import annotations
 
 import re
-import threading
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.errors import ConfigError, MissingDependencyError
+from cintel.errors import ConfigError
 from cintel.model import ContentKind, Segment
 from cintel.text.document import Document
+from cintel.text.keyphrases import FALLBACK_STOPWORDS, yake_extractor, yake_language
 from cintel.text.language import UNDETERMINED, detect, primary_subtag
 
 RELEVANCE_SCALE = 0.1
 """The YAKE score that maps to relevance 0.5."""
 
-# YAKE names its stopword files by its own two-letter codes, not always ISO 639-1.
-_YAKE_CODES = {"cs": "cz", "nb": "no", "nn": "no"}
-_FALLBACK_STOPWORDS = "en"
 _PARAGRAPH_BREAK = re.compile(r"(?<![.!?:;。！？])[^\S\n]*\n\s*\n\s*")  # noqa: RUF001
-_lock = threading.Lock()
-_extractors: dict[tuple[str, int, float, int], Any] = {}
 
 
 def relevance(yake_score: float) -> float:
     """A YAKE score (lower is better, >= 0) as a relevance in (0, 1], higher is better."""
     return RELEVANCE_SCALE / (RELEVANCE_SCALE + max(0.0, float(yake_score)))
-
-
-def yake_language(language: str | None) -> str:
-    """The YAKE stopword list for a BCP-47 code; English when YAKE has none for it."""
-    code = primary_subtag(language)
-    if not code:
-        return _FALLBACK_STOPWORDS
-    code = _YAKE_CODES.get(code, code)
-    folder = resources.files("yake") / "core" / "StopwordsList"
-    if len(code) == 2 and (folder / f"stopwords_{code}.txt").is_file():
-        return code
-    return _FALLBACK_STOPWORDS
-
-
-def _extractor(language: str, max_ngram: int, dedup: float, top: int) -> Any:
-    """A YAKE extractor (it loads its stopword file once, so they are kept)."""
-    key = (language, max_ngram, dedup, top)
-    with _lock:
-        if key not in _extractors:
-            try:
-                import yake
-            except ImportError as exc:
-                raise MissingDependencyError("text.keywords", "yake", "text") from exc
-            _extractors[key] = yake.KeywordExtractor(
-                lan=language, n=max_ngram, dedup_lim=dedup, top=top
-            )
-        return _extractors[key]
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
@@ -155,11 +122,11 @@ class TextKeywords(Analyzer):
                 f"text.keywords: language {self.config.language!r} is not a BCP-47 code; "
                 "give one such as 'en' or 'pt-BR', or 'auto'"
             )
-        self._candidates(_FALLBACK_STOPWORDS)
+        self._candidates(FALLBACK_STOPWORDS)
 
     def _candidates(self, stopwords: str) -> Any:
         assert isinstance(self.config, KeywordsConfig)
-        return _extractor(
+        return yake_extractor(
             stopwords,
             self.config.max_ngram,
             self.config.dedup_threshold,
@@ -216,7 +183,7 @@ class TextKeywords(Analyzer):
         assert isinstance(self.config, KeywordsConfig)
         if self.config.dedup_threshold >= 1:
             return ranked
-        similar = self._candidates(_FALLBACK_STOPWORDS).dedup_function
+        similar = self._candidates(FALLBACK_STOPWORDS).dedup_function
         kept: list[tuple[str, float]] = []
         for key, score in ranked:
             if all(similar(key, other) <= self.config.dedup_threshold for other, _ in kept):
