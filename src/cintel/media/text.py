@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from charset_normalizer import from_bytes
 
@@ -109,3 +110,27 @@ def decode_text(data: bytes, source: str | None = None) -> DecodedText:
         "re-save it as UTF-8 or check that it is really a text file",
         source=source,
     )
+
+
+MAX_BYTES_PER_CHAR = 4
+"""The most bytes one character takes (UTF-8), to refuse a file by size before reading it."""
+
+
+def read_text_file(path: str, size: int, source: str, max_chars: int) -> DecodedText:
+    """Read and decode a text file within a character limit, or raise ``BadInputError``
+    naming the limit (``CINTEL_LIMIT_MAX_TEXT_CHARS``); too large a file is refused by
+    its size before it is read."""
+    if size > max_chars * MAX_BYTES_PER_CHAR:
+        raise BadInputError(
+            f"is {size:,} bytes, more than {max_chars:,} characters can take "
+            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
+            source=source,
+        )
+    decoded = decode_text(Path(path).read_bytes(), source=source)
+    if len(decoded.text) > max_chars:
+        raise BadInputError(
+            f"has {len(decoded.text):,} characters, over the limit of {max_chars:,} "
+            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
+            source=source,
+        )
+    return decoded

@@ -9,13 +9,11 @@ downstream text signal can point back to the moment in the media.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BadInputError, NothingToAnalyzeError
-from cintel.media.text import decode_text
+from cintel.media.text import read_text_file
 from cintel.model import ContentKind
 from cintel.text.document import Document
 from cintel.text.markup import (
@@ -24,8 +22,6 @@ from cintel.text.markup import (
     markdown_to_parts,
     subtitle_parts,
 )
-
-MAX_BYTES_PER_CHAR = 4
 
 
 class ExtractConfig(BaseModel):
@@ -52,24 +48,6 @@ class ExtractOutput(BaseModel):
     language_hint: str | None
 
 
-def read_text_file(path: str, size: int, source: str, max_chars: int) -> tuple[str, str]:
-    """Decode a text file within the character limit: (text, encoding)."""
-    if size > max_chars * MAX_BYTES_PER_CHAR:
-        raise BadInputError(
-            f"is {size:,} bytes, more than {max_chars:,} characters can take "
-            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
-            source=source,
-        )
-    decoded = decode_text(Path(path).read_bytes(), source=source)
-    if len(decoded.text) > max_chars:
-        raise BadInputError(
-            f"has {len(decoded.text):,} characters, over the limit of {max_chars:,} "
-            "(CINTEL_LIMIT_MAX_TEXT_CHARS); split it or raise the limit",
-            source=source,
-        )
-    return decoded.text, decoded.encoding
-
-
 class TextExtract(Analyzer):
     """Produce clean text with blocks from a text file (plain, Markdown, HTML, SRT, WebVTT;
     encoding detected; subtitle voices become speakers) or from the transcript of audio and
@@ -91,9 +69,10 @@ class TextExtract(Analyzer):
         assert isinstance(self.config, ExtractConfig)
         source = item.content.location
         if item.content.kind is ContentKind.TEXT:
-            text, encoding = read_text_file(
+            decoded = read_text_file(
                 item.path, item.content.size, source, self.limits.max_text_chars
             )
+            text, encoding = decoded.text, decoded.encoding
             fmt = self.config.format
             if fmt == "auto":
                 fmt = detect_format(text, item.content.mime, source)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pydantic import BaseModel
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
-from cintel.errors import BadInputError
-from cintel.media.text import decode_text
+from cintel.media.text import read_text_file
 from cintel.model import ContentKind
 
 # Typographic apostrophes and CJK sentence marks are meant literally here.
@@ -63,19 +61,7 @@ class TextStats(Analyzer):
     resources = Resources(cpu=1, memory_mb=64)
 
     def analyze(self, item: AnalysisInput) -> TextStatsOutput:
-        source = item.content.location
-        max_bytes = self.limits.max_text_chars * 4
-        if item.content.size > max_bytes:
-            raise BadInputError(
-                f"is {item.content.size:,} bytes, more than {self.limits.max_text_chars:,} "
-                "characters can take (CINTEL_LIMIT_MAX_TEXT_CHARS); split it",
-                source=source,
-            )
-        decoded = decode_text(Path(item.path).read_bytes(), source=source)
-        if len(decoded.text) > self.limits.max_text_chars:
-            raise BadInputError(
-                f"has {len(decoded.text):,} characters, over the limit of "
-                f"{self.limits.max_text_chars:,} (CINTEL_LIMIT_MAX_TEXT_CHARS); split it",
-                source=source,
-            )
+        decoded = read_text_file(
+            item.path, item.content.size, item.content.location, self.limits.max_text_chars
+        )
         return text_stats(decoded.text, decoded.encoding)
