@@ -160,32 +160,30 @@ def redacted(transcript: Signal, region: str = "US") -> Signal:
     replaced by tags (``[EMAIL]``…) in utterances and in the words that spelled them."""
     from cintel.analyzers.text.pii import find_pii, redact
 
-    utterance_index = -1
-    hidden_words: dict[int, list[tuple[int, int]]] = {}
-    segments: list[Segment] = []
-    for seg in transcript.segments:
-        if seg.label == "utterance":
-            utterance_index += 1
-            findings = find_pii(seg.text or "", region)
-            if findings:
-                hidden_words[utterance_index] = [(f.offset, f.offset + f.length) for f in findings]
-                seg = seg.model_copy(update={"text": redact(seg.text or "", findings)})
-        segments.append(seg)
-    texts = {
-        i: s.text or ""
-        for i, s in enumerate(x for x in transcript.segments if x.label == "utterance")
-    }
+    # Utterance number -> (its text as heard, the spans found in it, its redacted text).
+    hidden: dict[int, tuple[str, list[tuple[int, int]], str]] = {}
+    utterances = [s for s in transcript.segments if s.label == "utterance"]
+    for index, seg in enumerate(utterances):
+        text = seg.text or ""
+        if findings := find_pii(text, region):
+            spans = [(f.offset, f.offset + f.length) for f in findings]
+            hidden[index] = (text, spans, redact(text, findings))
     cursor: dict[int, int] = {}
     out: list[Segment] = []
-    for seg in segments:
-        index = int(seg.attrs.get("utterance", -1)) if seg.label == "word" else -1
-        if index in hidden_words:
+    utterance = -1
+    for seg in transcript.segments:
+        if seg.label == "utterance":
+            utterance += 1
+            if utterance in hidden:
+                seg = seg.model_copy(update={"text": hidden[utterance][2]})
+        elif seg.label == "word" and (index := int(seg.attrs.get("utterance", -1))) in hidden:
+            # Each word is found in its utterance's text as heard, in order.
+            text, spans, _ = hidden[index]
             word = (seg.text or "").strip()
-            text = texts[index]
             found = text.find(word, cursor.get(index, 0)) if word else -1
             if found >= 0:
                 cursor[index] = found + len(word)
-                if any(a < found + len(word) and found < b for a, b in hidden_words[index]):
+                if any(a < found + len(word) and found < b for a, b in spans):
                     seg = seg.model_copy(update={"text": "[REDACTED]"})
         out.append(seg)
     return transcript.model_copy(update={"segments": out})
