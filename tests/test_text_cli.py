@@ -1,32 +1,18 @@
-"""The text commands: chapters as podcast JSON, redacted transcripts, the LLM ledger in stats."""
+"""The text commands: chapters as podcast JSON, and redacted transcripts."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from cintel.cli import app
-from cintel.errors import CintelError
 from cintel.model import Segment, Source
 from cintel.store import open_store
 from tests.builders import make_content, make_signal
+from tests.test_cli import cli
 
 SUBJECTS: dict[str, list[str]] = json.loads(
     (Path(__file__).parent / "data" / "text" / "subjects.json").read_text()
 )
-
-
-def cli(tmp_path: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app, [*args], env={"CINTEL_DATA_DIR": str(tmp_path / "data"), "CINTEL_WORKERS": "1"}
-    )
-    if isinstance(result.exception, CintelError):
-        return 2, str(result.exception)  # what ``cintel``'s entry point prints, with exit 2
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout
 
 
 def clock(seconds: float) -> str:
