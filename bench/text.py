@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,20 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 
+@cache
+def _spacy() -> Any:
+    """spaCy's English pipeline, loaded once (the warm-up call loads it, not the timed one)."""
+    import spacy
+
+    from cintel.models import model_registry
+
+    path = model_registry.get("spacy-en-core-web-sm").locate()
+    return spacy.load(path, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+
+
 def baselines(texts: list[str], paths: list[Path] | None = None) -> dict[str, Callable[[], None]]:
     """For each analyzer, the library it is built on called directly on the same texts
     (``text.extract``: on the same files, read and decoded)."""
-    from cintel.models import model_registry
     from cintel.text.embedding import shared_encoder
 
     encoder = shared_encoder()
@@ -153,11 +164,7 @@ def baselines(texts: list[str], paths: list[Path] | None = None) -> dict[str, Ca
             extractor.extract_keywords(text)
 
     def entities() -> None:
-        import spacy
-
-        path = model_registry.get("spacy-en-core-web-sm").locate()
-        nlp = spacy.load(path, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
-        for _ in nlp.pipe(texts):
+        for _ in _spacy().pipe(texts):
             pass
 
     def pii() -> None:
