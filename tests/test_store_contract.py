@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from cintel.errors import StoreError, UnknownNameError
-from cintel.model import Content, LLMCall, Segment
+from cintel.model import ApiKey, Content, Delivery, Job, JobStatus, LLMCall, Scope, Segment, Webhook
 from cintel.store import Store, open_store
 from cintel.store import schema as store_schema
 from cintel.store.base import AnalyzerTotals
@@ -642,6 +642,102 @@ def test_put_signals_releases_owner_leases(store: Store) -> None:
     store.claim(keys, a, later)
     assert store.put_signals(sigs, release_owner=a) == 0
     assert store.lease_owners(keys) == {}
+
+
+# the service's tables ------------------------------------------------------------------
+
+
+def test_api_keys_round_trip_and_revoke(store: Store) -> None:
+    key = ApiKey(id="k1", tenant="acme", secret_hash="0" * 64, scopes=[Scope.READ])
+    store.put_api_key(key)
+    store.put_api_key(ApiKey(id="k2", tenant="globex", secret_hash="1" * 64, scopes=[Scope.ADMIN]))
+    back = store.get_api_key("k1")
+    assert back is not None and back.scopes == [Scope.READ] and back.revoked_at is None
+    assert [k.id for k in store.list_api_keys("acme")] == ["k1"]
+    assert {k.id for k in store.list_api_keys()} == {"k1", "k2"}
+    assert not store.revoke_api_key("k1", tenant="globex")
+    assert store.revoke_api_key("k1", tenant="acme")
+    assert not store.revoke_api_key("k1")
+    revoked = store.get_api_key("k1")
+    assert revoked is not None
+    assert_utc(revoked.revoked_at)
+    assert store.get_api_key("nope") is None
+
+
+def _job(n: int, tenant: str = "acme") -> Job:
+    return Job(id=f"job-{n}", tenant=tenant, input=f"/x/{n}", created_at=ago(100 - n))
+
+
+def test_jobs_are_claimed_once_in_order(store: Store) -> None:
+    for n in range(3):
+        store.add_job(_job(n))
+    until = datetime.now(UTC) + timedelta(minutes=5)
+    first = store.claim_job("w1", until)
+    second = store.claim_job("w2", until)
+    assert first is not None and second is not None
+    assert (first.id, second.id) == ("job-0", "job-1")
+    assert first.status is JobStatus.RUNNING and first.attempts == 1 and first.owner == "w1"
+    assert store.count_jobs("running") == 2 and store.count_jobs("queued") == 1
+    assert not store.renew_job("job-0", "w2", until)
+    assert store.renew_job("job-0", "w1", until)
+    assert store.finish_job("job-0", "w1", status=JobStatus.DONE, summary={"computed": 3})
+    done = store.get_job("job-0", tenant="acme")
+    assert done is not None and done.status is JobStatus.DONE and done.summary == {"computed": 3}
+    assert done.lease_until is None
+    assert_utc(done.finished_at)
+    assert store.get_job("job-0", tenant="globex") is None
+    assert [j.id for j in store.list_jobs("acme", status="running")] == ["job-1"]
+
+
+def test_a_job_whose_lease_ran_out_is_claimed_again(store: Store) -> None:
+    store.add_job(_job(0))
+    assert store.claim_job("dead", datetime.now(UTC) - timedelta(seconds=1)) is not None
+    again = store.claim_job("alive", datetime.now(UTC) + timedelta(minutes=5))
+    assert again is not None and again.owner == "alive" and again.attempts == 2
+    assert store.claim_job("third", datetime.now(UTC) + timedelta(minutes=5)) is None
+    assert not store.finish_job("job-0", "dead", status=JobStatus.DONE)
+
+
+def test_webhooks_and_deliveries(store: Store) -> None:
+    hook = Webhook(id="h1", tenant="acme", url="https://example.org/h", secret="s")
+    store.add_webhook(hook)
+    store.add_webhook(
+        Webhook(id="h2", tenant="acme", url="https://x.org", secret="s", events=["x"])
+    )
+    assert [h.id for h in store.list_webhooks("acme", "signals.ready")] == ["h1"]
+    assert store.list_webhooks("globex") == []
+    assert store.get_webhook("h1", "globex") is None
+    due = Delivery(webhook_id="h1", tenant="acme", event="signals.ready", event_id="e1", payload={})
+    later = due.model_copy(update={"event_id": "e2", "next_attempt_at": ago(-3600)})
+    store.add_deliveries([due, later])
+    hold = datetime.now(UTC) + timedelta(minutes=1)
+    claimed = store.claim_deliveries(hold)
+    assert [d.event_id for d in claimed] == ["e1"]
+    assert store.claim_deliveries(hold) == []
+    assert claimed[0].id is not None
+    store.update_delivery(claimed[0].id, status="delivered", attempts=1, response_status=204)
+    listed = store.list_deliveries("acme", "h1")
+    assert {(d.event_id, d.status) for d in listed} == {("e1", "delivered"), ("e2", "pending")}
+    assert store.delete_webhook("h1", "acme")
+    assert [d.event_id for d in store.list_deliveries("acme")] == ["e1"]
+
+
+def test_delete_content_keeps_what_another_tenant_holds(store: Store) -> None:
+    content = make_content(tenant="acme")
+    other = Content.model_validate({**content.model_dump(), "tenant": "globex"})
+    store.add_content(content, make_source())
+    store.add_content(other, make_source())
+    artifact = "ab" * 32
+    store.put_signals([make_signal(content.id, value={"vectors": artifact})])
+    assert store.delete_content(content.id, "nobody") is None
+    first = store.delete_content(content.id, "acme")
+    assert first is not None and first.artifacts == [] and first.location is None
+    assert store.get_content(content.id, "acme") is None
+    assert store.get_signals(content.id)
+    last = store.delete_content(content.id, "globex")
+    assert last is not None and last.artifacts == [artifact]
+    assert last.location == content.location
+    assert store.get_signals(content.id) == []
 
 
 # time ---------------------------------------------------------------------------------

@@ -646,6 +646,164 @@ def failures(
         out.print("no failures recorded")
 
 
+# --- the service ----------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="address (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="port (8000)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="job worker threads in the server; 0: only `cintel worker`s"
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the HTTP API, the web UI and the embedded job workers."""
+    import uvicorn
+
+    from cintel.server import create_app
+
+    settings = _settings(store, data_dir)
+    server = settings.server
+    application = create_app(settings, workers=workers)
+    err.print(
+        f"cintel serving on http://{host or server.host}:{port or server.port} "
+        f"(store {settings.store_url}; API docs at /docs, web UI at /ui)",
+        highlight=False,
+    )
+    uvicorn.run(
+        application,
+        host=host or server.host,
+        port=server.port if port is None else port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="process the queued jobs, then stop")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="seconds between looks when idle")] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process queued jobs from the store (run several, on one PostgreSQL store, to scale)."""
+    import signal as signals
+
+    from cintel.jobs import JobWorker
+
+    settings = _settings(store, data_dir)
+    with _open(settings) as st:
+
+        def report(job: Any) -> None:
+            if as_json:
+                sys.stdout.write(json.dumps({"job": job.id, "status": job.status.value}) + "\n")
+                sys.stdout.flush()
+            else:
+                colour = "green" if job.status.value == "done" else "red"
+                err.print(
+                    f"[{colour}]{job.status.value}[/{colour}] job {job.id} "
+                    f"({job.pipeline}) {job.error or ''}",
+                    highlight=False,
+                )
+
+        looper = JobWorker(st, settings, poll_s=poll, on_job=report)
+        signals.signal(signals.SIGTERM, lambda *_: looper.stop())
+        if once:
+            try:
+                while looper.run_once() is not None:
+                    pass
+                looper.deliver()
+            finally:
+                looper.close()
+            return
+        err.print(f"cintel worker {looper.owner} waiting for jobs on {settings.store_url}")
+        try:
+            looper.run_forever()
+        except KeyboardInterrupt:
+            looper.stop()
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant the key belongs to")],
+    scopes: Annotated[str, typer.Option("--scopes", help="read, write, admin (comma-separated)")],
+    name: Annotated[str, typer.Option("--name", help="what the key is for")] = "",
+    rate: Annotated[
+        int | None, typer.Option("--rate", help="requests a minute (default: server setting)")
+    ] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key; the key is printed once and only its hash is kept."""
+    from cintel.server.keys import create_key, parse_scopes
+
+    with _open(_settings(store, data_dir)) as st:
+        record, token = create_key(st, tenant, parse_scopes(scopes), name, rate)
+    if as_json:
+        _print_json({"id": record.id, "tenant": tenant, "scopes": record.scopes, "key": token})
+        return
+    err.print(
+        f"key {record.id} for tenant {tenant!r} with scopes {', '.join(record.scopes)}; "
+        "store it now, it is not shown again:",
+        highlight=False,
+    )
+    sys.stdout.write(token + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List API keys (never their secrets)."""
+    with _open(_settings(store, data_dir)) as st:
+        found = st.list_api_keys(tenant)
+    if as_json:
+        _print_json([k.model_dump(mode="json", exclude={"secret_hash"}) for k in found])
+        return
+    table = Table("id", "tenant", "name", "scopes", "created", "last used", "revoked")
+    for k in found:
+        table.add_row(
+            k.id,
+            k.tenant,
+            k.name,
+            ",".join(k.scopes),
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key's id (the part after cintel_)")],
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke an API key; servers stop accepting it within seconds."""
+    with _open(_settings(store, data_dir)) as st:
+        if not st.revoke_api_key(key_id):
+            raise CintelError(f"no live key {key_id!r}; see cintel keys list")
+    err.print(f"revoked key {key_id}")
+
+
 def main() -> None:
     """Entry point: run the app and turn cintel's errors into a clear message and exit code 2."""
     try:

@@ -90,6 +90,74 @@ class LLMSettings(BaseSettings):
         return f"llm:openai-compatible:{self.model}:{self.structured}"
 
 
+class ServerSettings(BaseSettings):
+    """``cintel serve``: where it listens and what it accepts."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_SERVER_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=0, le=65535, description="port to listen on")
+    max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="largest upload, bytes")
+    upload_kinds: list[str] = Field(
+        default_factory=lambda: ["audio", "video", "image", "text"],
+        description="content kinds an upload may be (detected from its bytes)",
+    )
+    path_roots: list[Path] = Field(
+        default_factory=list,
+        description="folders whose files may be submitted by server-side path; none: no paths",
+    )
+    rate_per_min: int = Field(
+        1200, ge=1, description="requests a minute per API key, unless the key sets its own"
+    )
+    workers: int = Field(
+        1, ge=0, description="job workers inside the server process; 0: only `cintel worker`s"
+    )
+    analyze_max_chars: int = Field(
+        100_000, ge=1, description="longest text POST /v1/analyze accepts, characters"
+    )
+    analyze_max_bytes: int = Field(
+        20 * 1024**2, ge=1, description="largest image POST /v1/analyze accepts, bytes"
+    )
+    job_lease_s: float = Field(
+        300.0, gt=0, description="how long a claimed job stays claimed without a heartbeat"
+    )
+    job_max_attempts: int = Field(3, ge=1, description="claims of a job before it is failed")
+
+
+class EventSettings(BaseSettings):
+    """Where completion events go: a NATS JetStream subject and tenants' webhooks."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_EVENTS_", extra="ignore")
+
+    nats_url: str | None = Field(
+        None, description="NATS server for signals.ready events, e.g. nats://127.0.0.1:4222"
+    )
+    stream: str = Field("CINTEL", description="JetStream stream holding cintel's subjects")
+    ready_subject: str = Field("signals.ready", description="subject of completion events")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="timeout of one webhook POST")
+    webhook_max_attempts: int = Field(8, ge=1, description="attempts before a delivery fails")
+    webhook_backoff_s: float = Field(
+        2.0, ge=0, description="delay before the second attempt; doubles each time"
+    )
+
+
+class SearchSettings(BaseSettings):
+    """The search indexes: the vector index file and how results are fused."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_SEARCH_", extra="ignore")
+
+    index_dir: Path | None = Field(
+        None, description="folder of the vector index; default <data_dir>/search"
+    )
+    connectivity: int = Field(16, ge=4, le=64, description="HNSW links per node (M)")
+    expansion_add: int = Field(128, ge=8, description="HNSW candidate list when adding")
+    expansion_search: int = Field(64, ge=8, description="HNSW candidate list when searching")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    candidates: int = Field(
+        100, ge=10, description="hits taken from each of lexical and vector before fusing"
+    )
+
+
 class Settings(BaseSettings):
     """Everything cintel can be configured with."""
 
@@ -119,6 +187,9 @@ class Settings(BaseSettings):
     )
     limits: Limits = Field(default_factory=Limits)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -140,6 +211,11 @@ class Settings(BaseSettings):
     def artifacts_url(self) -> str:
         """The artifact location in effect."""
         return self.artifacts or str((self.data_dir / "artifacts").resolve())
+
+    @property
+    def search_dir(self) -> Path:
+        """Where the vector index lives."""
+        return self.search.index_dir or self.data_dir / "search"
 
     @property
     def blobs_dir(self) -> Path:

@@ -16,7 +16,13 @@ message says what failed, where, and what the user can do about it::
     │   └── InternalError        a bug in cintel or an analyzer ("internal")
     │       └── LLMOutputError   an LLM's answers never fit the output schema
     ├── ModelError               a model cannot be found, verified or loaded
-    └── BudgetExhaustedError     the run's LLM budget is spent (analyzers fall back)
+    ├── BudgetExhaustedError     the run's LLM budget is spent (analyzers fall back)
+    ├── NotFoundError            no such content, job, signal or webhook (for this tenant)
+    └── RequestError             an API request cannot be served as asked
+        ├── AuthenticationError  no API key, or one that is unknown or revoked (401)
+        ├── PermissionDeniedError  the key lacks the scope the call needs (403)
+        ├── RateLimitedError     the key made too many requests this minute (429)
+        └── PayloadTooLargeError an upload or text over the configured limit (413)
 
 Analysis errors are recorded per (content, analyzer) and never stop a batch;
 the others stop the command that hit them with their message.
@@ -119,6 +125,44 @@ class BudgetExhaustedError(CintelError):
 
 class LLMOutputError(InternalError):
     """An LLM's answers did not fit the requested schema after the allowed attempts."""
+
+
+class NotFoundError(CintelError):
+    """Nothing of that name exists, or it belongs to another tenant (never told apart)."""
+
+
+class RequestError(CintelError):
+    """An API request that cannot be served as asked; ``status`` is its HTTP status."""
+
+    status = 400
+
+
+class AuthenticationError(RequestError):
+    """The request carries no API key, or one that is unknown or revoked."""
+
+    status = 401
+
+
+class PermissionDeniedError(RequestError):
+    """The API key is valid but lacks the scope the call needs."""
+
+    status = 403
+
+
+class RateLimitedError(RequestError):
+    """The API key spent its requests for this minute; ``retry_after_s`` says when to retry."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PayloadTooLargeError(RequestError):
+    """An upload, text or image over the configured limit."""
+
+    status = 413
 
 
 def categorize(exc: BaseException) -> FailureCategory:

@@ -183,3 +183,86 @@ class Run(BaseModel):
     finished_at: datetime | None = None
     argv: list[str] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scope(StrEnum):
+    """What an API key may do: read signals, submit and delete content, manage the tenant."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class ApiKey(BaseModel):
+    """An API key as stored: its public id, tenant, scopes and the hash of its secret."""
+
+    id: str = Field(description="public part of the key, shown in listings")
+    tenant: str
+    name: str = ""
+    secret_hash: str = Field(description="SHA-256 of the secret, hex; the secret is not kept")
+    scopes: list[Scope]
+    rate_per_min: int | None = Field(None, description="requests a minute; none: server default")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class JobStatus(StrEnum):
+    """Where a submitted job is: waiting, being analysed, finished, or given up."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(BaseModel):
+    """One submission (upload, URL, path or event) to analyse with a pipeline."""
+
+    id: str
+    tenant: str
+    status: JobStatus = JobStatus.QUEUED
+    pipeline: str = "auto"
+    input: str = Field(description="what to ingest: a stored file, a URL or a path")
+    content_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    force: list[str] = Field(default_factory=list)
+    attempts: int = 0
+    owner: str | None = None
+    lease_until: datetime | None = None
+    run_id: str | None = None
+    error: str | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Webhook(BaseModel):
+    """A tenant's endpoint that is told, with a signed POST, when events happen."""
+
+    id: str
+    tenant: str
+    url: str
+    secret: str = Field(description="HMAC-SHA256 key the receiver checks signatures with")
+    events: list[str] = Field(default_factory=lambda: ["signals.ready"])
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(BaseModel):
+    """One event sent (or still to send) to one webhook, with its delivery status."""
+
+    id: int | None = None
+    webhook_id: str
+    tenant: str
+    event: str
+    event_id: str
+    payload: dict[str, Any]
+    status: str = Field("pending", description="pending, delivered or failed")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    response_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None

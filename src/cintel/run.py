@@ -11,10 +11,11 @@ from typing import Any
 
 from cintel.config import Settings
 from cintel.ingest import Ingestor
-from cintel.model import Content, Failure, Run
+from cintel.model import Content, ContentMetadata, Failure, Run
 from cintel.pipeline import Pipeline, Plan, load_pipeline, plan
 from cintel.progress import StageProgress
 from cintel.runners import make_executor
+from cintel.runners.base import Executor
 from cintel.runners.scheduler import AnalyzerCounts, Scheduler
 from cintel.store import Store, open_store
 
@@ -35,6 +36,7 @@ class RunReport:
     llm_calls: int = 0
     llm_cost_usd: float = 0.0
     llm_fallbacks: list[tuple[str, str]] = field(default_factory=list)
+    content_ids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,6 +52,7 @@ class RunReport:
             "ok": self.ok,
             "contents": self.contents,
             "new_contents": self.new_contents,
+            "content_ids": self.content_ids,
             "computed": computed,
             "cached": sum(c.cached for c in self.counts.values()),
             "failed": len(self.failures),
@@ -90,6 +93,7 @@ def ingest_and_plan(
     tenant: str = "default",
     progress: StageProgress | None = None,
     record: bool = True,
+    metadata: ContentMetadata | None = None,
 ) -> tuple[list[Content], list[Failure], int, Plan]:
     """Ingest the inputs and plan the pipeline over them (``cintel plan`` stops here).
 
@@ -100,7 +104,7 @@ def ingest_and_plan(
     ingestor = Ingestor(
         store, settings, tenant=tenant, on_item=lambda: progress.advance("ingest"), record=record
     )
-    ingested = ingestor.ingest(list(inputs))
+    ingested = ingestor.ingest(list(inputs), metadata)
     progress.finish("ingest")
     the_plan = plan(ingested.contents, pipeline, store, force=force, llm=settings.llm)
     return ingested.contents, ingested.failures, ingested.new, the_plan
@@ -114,8 +118,15 @@ def run_pipeline(
     force: Sequence[str] = (),
     tenant: str = "default",
     show_progress: bool = False,
+    metadata: ContentMetadata | None = None,
+    executor: Executor | None = None,
 ) -> RunReport:
-    """Ingest ``inputs``, compute what is missing of ``pipeline``, record everything."""
+    """Ingest ``inputs``, compute what is missing of ``pipeline``, record everything.
+
+    ``metadata`` is merged into every content ingested (manifests and feeds add
+    their own per item). A long-lived caller (a job worker) passes its own
+    ``executor`` so worker processes and their loaded models outlive one run.
+    """
     settings = settings or Settings()
     own_store = store is None
     store = store or open_store(settings.store_url)
@@ -136,20 +147,23 @@ def run_pipeline(
     try:
         with StageProgress(enabled=show_progress) as progress:
             contents, ingest_failures, new, the_plan = ingest_and_plan(
-                store, inputs, spec, settings, force, tenant, progress
+                store, inputs, spec, settings, force, tenant, progress, metadata=metadata
             )
             for failure in ingest_failures:
                 failure.run_id = run_id
             store.record_failures(ingest_failures)
             report.contents, report.new_contents = len(contents), new
+            report.content_ids = [c.id for c in contents]
             report.ingest_s = time.perf_counter() - started
             report.failures.extend(ingest_failures)
             if the_plan.todo:
-                executor = make_executor(settings.runner, settings.workers, settings.ray_address)
+                running = executor or make_executor(
+                    settings.runner, settings.workers, settings.ray_address
+                )
                 try:
                     scheduler = Scheduler(
                         store,
-                        executor,
+                        running,
                         settings,
                         run_id=run_id,
                         on_start=progress.start,
@@ -157,7 +171,8 @@ def run_pipeline(
                     )
                     execution = scheduler.execute(the_plan)
                 finally:
-                    executor.close()
+                    if executor is None:
+                        running.close()
                 report.counts = execution.counts
                 report.failures.extend(execution.failures)
                 report.skipped = execution.skipped

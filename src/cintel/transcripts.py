@@ -195,7 +195,7 @@ def chapters_json(chapters: Signal, title: str | None = None) -> str:
     if not chapters.value.get("timed") or any(c.get("start") is None for c in items):
         raise ConfigError(
             "these chapters have no times (the content is a text document, not audio or video); "
-            "use --format json for their character offsets"
+            "ask for the json format (--format json, ?format=json) for their character offsets"
         )
     body: dict[str, object] = {"version": "1.2.0"}
     if title:

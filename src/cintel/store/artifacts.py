@@ -66,6 +66,14 @@ class Artifacts:
         except FileNotFoundError:
             return None
 
+    def delete(self, key: str) -> bool:
+        """Remove an artifact; False when it was not there."""
+        try:
+            self.fs.rm_file(self._path(key))
+        except FileNotFoundError:
+            return False
+        return True
+
     def exists(self, key: str) -> bool:
         """Whether an artifact with this key is stored."""
         return bool(self.fs.exists(self._path(key)))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from cintel.model import Content, Failure, LLMCall, Run, Signal, Source
+from cintel.store.service import ServiceTables
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ class LLMTotals:
 LLM_GROUPS = ("analyzer", "content_id", "run_id", "model", "prompt")
 
 
-class Store(ABC):
-    """Where cintel keeps everything; one implementation per database family."""
+class Store(ServiceTables, ABC):
+    """Where cintel keeps everything; one implementation per database family.
+
+    The service's tables (keys, jobs, webhooks) come from ``ServiceTables``,
+    written once in SQLAlchemy for every backend.
+    """
 
     url: str
 

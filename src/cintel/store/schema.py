@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -106,7 +106,7 @@ signals = Table(
     Column("config_hash", String(64), nullable=False),
     Column("value", Json, nullable=False),
     Column("model_id", Text),
-    Column("model_checksum", String(80)),
+    Column("model_checksum", Text),
     Column("input_keys", Json, nullable=False),
     Column("wall_s", Float, nullable=False),
     Column("cpu_s", Float, nullable=False),
@@ -202,4 +202,88 @@ llm_calls = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_llm_calls_run", "run_id"),
     Index("ix_llm_calls_content", "content_id", "analyzer"),
+)
+
+# --- the service: keys, jobs, webhooks, search facets -----------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("rate_per_min", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_api_keys_tenant", "tenant"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("pipeline", String(200), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("content_id", String(64)),
+    Column("metadata", Json, nullable=False),
+    Column("force", Json, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("owner", String(200)),
+    Column("lease_until", UtcDateTime),
+    Column("run_id", String(36)),
+    Column("error", Text),
+    Column("summary", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Index("ix_jobs_status", "status", "created_at"),
+    Index("ix_jobs_tenant", "tenant", "created_at"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("events", Json, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_webhooks_tenant", "tenant"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(36), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("response_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_webhook", "webhook_id", "created_at"),
+)
+
+facets = Table(
+    "facets",
+    metadata,
+    Column("content_id", String(64), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("number", Float),
+    Index("ix_facets_name_value", "name", "value"),
 )

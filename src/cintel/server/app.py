@@ -1,0 +1,140 @@
+"""The FastAPI application: routes, error handling, limits, metrics and embedded workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+import cintel
+from cintel.config import Settings
+from cintel.errors import PayloadTooLargeError
+from cintel.server import admin, analysis, contents, health, problems
+from cintel.server.context import ServiceContext
+from cintel.server.keys import KeyChecker
+from cintel.server.metrics import Metrics, MetricsMiddleware
+from cintel.server.ratelimit import RateLimiter
+from cintel.store import Artifacts, Store, open_store
+
+log = logging.getLogger(__name__)
+
+_SMALL_BODY = 1 << 20
+
+
+class BodyLimit:
+    """ASGI middleware that stops reading a request body past the route's limit.
+
+    Uploads may be as large as ``server.max_upload_bytes``, ``/v1/analyze``
+    bodies as large as an image it accepts (in base64), anything else 1 MiB.
+    The count covers chunked bodies that declare no length.
+    """
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.upload = settings.server.max_upload_bytes + _SMALL_BODY
+        self.analyze = settings.server.analyze_max_bytes * 4 // 3 + _SMALL_BODY
+        self.analyze = max(self.analyze, settings.server.analyze_max_chars * 4 + _SMALL_BODY)
+
+    def _limit(self, path: str) -> int:
+        if path.startswith("/v1/contents/upload"):
+            return self.upload
+        if path.startswith("/v1/analyze"):
+            return self.analyze
+        return _SMALL_BODY
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        seen = 0
+
+        async def counting() -> dict[str, Any]:
+            nonlocal seen
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLargeError(
+                        f"the request body is over this endpoint's limit of {limit:,} bytes"
+                    )
+            return message
+
+        await self.app(scope, counting, send)
+
+
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, workers: int | None = None
+) -> FastAPI:
+    """The API on ``store`` (default: the settings' store), with ``workers`` job threads.
+
+    ``workers`` defaults to ``settings.server.workers``; 0 leaves jobs to
+    ``cintel worker`` processes sharing the store.
+    """
+    settings = settings or Settings()
+    store = store or open_store(settings.store_url)
+    ctx = ServiceContext(
+        settings=settings,
+        store=store,
+        keys=KeyChecker(store),
+        limiter=RateLimiter(settings.server.rate_per_min),
+        metrics=Metrics(store.count_jobs),
+        artifacts=Artifacts(settings.artifacts_url),
+    )
+    n_workers = settings.server.workers if workers is None else workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from cintel.jobs import JobWorker
+
+        threads = []
+        for index in range(n_workers):
+            worker = JobWorker(store, settings)
+            thread = threading.Thread(
+                target=worker.run_forever, name=f"cintel-job-worker-{index}", daemon=True
+            )
+            thread.start()
+            ctx.workers.append(worker)
+            threads.append(thread)
+        try:
+            yield
+        finally:
+            for worker in ctx.workers:
+                worker.stop()
+            for thread in threads:
+                thread.join(timeout=30)
+            ctx.workers.clear()
+
+    app = FastAPI(
+        title="cintel",
+        version=cintel.__version__,
+        summary="Content intelligence: signals, search and jobs over an HTTP API.",
+        description=(
+            "Every call under /v1 needs an API key (`Authorization: Bearer cintel_…`); "
+            "its tenant confines what the call sees. Errors are RFC 9457 problem+json."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for module in (contents, analysis, admin, health):
+        app.include_router(module.router)
+    try:  # TEMPORARY until the search package lands
+        from cintel.server import searching
+
+        app.include_router(searching.router)
+    except ImportError:
+        pass
+    try:
+        from cintel.server import ui
+    except ImportError:  # the web UI is optional (its templates ship with the package)
+        ui = None  # type: ignore[assignment]
+    if ui is not None:
+        ui.mount(app)
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    return app
