@@ -795,3 +795,17 @@ def test_the_data_folder_inside_an_input_folder_is_skipped(tmp_path: Path) -> No
         result = Ingestor(store, settings).ingest([str(tmp_path)])
     assert result.failures == []
     assert [Path(c.location).name for c in result.contents] == ["a.txt"]
+
+
+def test_downloads_connect_to_the_address_that_was_checked() -> None:
+    from cintel.ingest.urls import pinned
+
+    target, headers, extensions = pinned(
+        "https://media.example.org:8443/ep%201.mp3?x=1", "93.184.216.34", {"User-Agent": "t"}
+    )
+    assert target == "https://93.184.216.34:8443/ep%201.mp3?x=1"
+    assert headers == {"User-Agent": "t", "Host": "media.example.org:8443"}
+    assert extensions == {"sni_hostname": "media.example.org"}
+    target, headers, extensions = pinned("http://example.org", "2001:db8::1", {})
+    assert (target, headers, extensions) == ("http://[2001:db8::1]/", {"Host": "example.org"}, {})
+    assert pinned("http://allowed.local/a", None, {}) == ("http://allowed.local/a", {}, {})

@@ -16,7 +16,7 @@ import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -43,8 +43,12 @@ class UrlPolicy:
                 continue
         return nets
 
-    def check(self, url: str) -> None:
-        """Refuse a URL whose scheme or resolved addresses are not allowed."""
+    def check(self, url: str) -> str | None:
+        """Refuse a URL whose scheme or resolved addresses are not allowed.
+
+        Returns the vetted address to connect to (see ``pinned``), or None when
+        the host is allow-listed by name.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise BadInputError(
@@ -54,7 +58,7 @@ class UrlPolicy:
         if not host:
             raise BadInputError("URL has no host", source=url)
         if host in self.allow:
-            return
+            return None
         try:
             infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
         except socket.gaierror as exc:
@@ -81,6 +85,31 @@ class UrlPolicy:
                     "is not allowed (add the host or range to CINTEL_URL_ALLOW to permit it)",
                     source=url,
                 )
+        return str(ipaddress.ip_address(infos[0][4][0]))
+
+
+def pinned(
+    url: str, address: str | None, headers: dict[str, str]
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL, headers and request extensions that connect to the vetted ``address``.
+
+    Connecting to the address that was checked, not to whatever the name
+    resolves to a moment later, closes the DNS-rebinding gap between check and
+    connect. The Host header and the TLS server name (certificate checks
+    included) stay the URL's own host.
+    """
+    if address is None:
+        return url, headers, {}
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    host = parts.hostname or ""
+    host_header = f"[{host}]" if ":" in host else host
+    if parts.port:
+        host_header += f":{parts.port}"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return target, {**headers, "Host": host_header}, extensions
 
 
 @dataclass
@@ -114,9 +143,12 @@ def fetch(
     dest_dir.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            policy.check(current)
+            address = policy.check(current)
+            target, sent_headers, extensions = pinned(current, address, headers)
             try:
-                with client.stream("GET", current, headers=headers) as response:
+                with client.stream(
+                    "GET", target, headers=sent_headers, extensions=extensions
+                ) as response:
                     # 304 first: httpx counts every 3xx, 304 included, as a redirect.
                     if response.status_code == 304:
                         return Download(None, None, 0, current, etag, last_modified, None, True)
