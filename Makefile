@@ -9,12 +9,17 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-# The speech tests speak with espeak-ng (Debian package); installed once when missing.
+# Debian packages the tests use, installed once when missing: espeak-ng (the speech tests
+# speak their material with it) and chromium (the web UI tests drive it with Playwright).
 system-deps:
-	@command -v espeak-ng >/dev/null 2>&1 || { \
-		echo "installing espeak-ng (needed by the speech tests)"; \
+	@missing=""; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (needed by the tests)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q espeak-ng; }
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
+	fi
 
 # llama-cpp-python (the test LLM server) compiles llama.cpp; without these flags the build
 # targets the build machine's exact CPU and can die with an illegal instruction elsewhere.

@@ -49,18 +49,24 @@ class UrlPolicy:
         Returns the vetted address to connect to (see ``pinned``), or None when
         the host is allow-listed by name.
         """
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            port = parts.port
+            if host:
+                host.encode("idna")
+        except (ValueError, UnicodeError) as exc:
+            raise BadInputError(f"not a valid URL ({exc}); check it", source=url) from None
         if parts.scheme not in ("http", "https"):
             raise BadInputError(
                 f"URL scheme {parts.scheme!r} is not allowed (http or https)", source=url
             )
-        host = parts.hostname
         if not host:
             raise BadInputError("URL has no host", source=url)
         if host in self.allow:
             return None
         try:
-            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+            infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
         except socket.gaierror as exc:
             raise TransientError(
                 f"cannot resolve host {host!r} ({exc}); check the URL", source=url

@@ -146,7 +146,10 @@ def _confined(path: str, roots: list[Path]) -> Path:
             "path intake is off on this server; an operator can enable it by setting "
             "CINTEL_SERVER__PATH_ROOTS (or server.path_roots in cintel.toml)"
         )
-    resolved = Path(path).resolve()
+    try:
+        resolved = Path(path).resolve()
+    except (ValueError, OSError) as exc:
+        raise RequestError(f"{path!r} is not a usable path ({exc})") from None
     for root in roots:
         if resolved.is_relative_to(root.resolve()):
             if not resolved.exists():
