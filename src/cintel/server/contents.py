@@ -144,7 +144,7 @@ def _confined(path: str, roots: list[Path]) -> Path:
     if not roots:
         raise RequestError(
             "path intake is off on this server; an operator can enable it by setting "
-            "CINTEL_SERVER__PATH_ROOTS (or server.path_roots in cintel.toml)"
+            "CINTEL_SERVER_PATH_ROOTS (or [server] path_roots in cintel.toml)"
         )
     try:
         resolved = Path(path).resolve()
