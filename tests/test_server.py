@@ -118,6 +118,9 @@ def test_upload_is_analysed_and_served_in_every_format(served: LiveServer) -> No
         assert "speech.transcript" in str(body["detail"])
         listed = client.get("/v1/contents", params={"kind": "text"}).json()
         assert [c["id"] for c in listed] == [content_id]
+        assert client.get("/v1/contents", params={"kind": "audio"}).json() == []
+        assert len(client.get("/v1/contents", params={"show": "Coast"}).json()) == 1
+        assert client.get("/v1/contents", params={"show": "Other"}).json() == []
 
 
 def test_tenants_never_see_each_other(served: LiveServer) -> None:

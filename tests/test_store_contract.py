@@ -182,6 +182,24 @@ def test_list_contents_filters_by_kind_and_tenant(store: Store) -> None:
     assert store.list_contents(tenant="nobody") == []
 
 
+def test_list_contents_by_show_and_author_with_offset(store: Store) -> None:
+    for i in range(4):
+        show = "Harbour Talk" if i % 2 else "Night Shift"
+        content = make_content(i, created_at=ago(100 - i), show=show, author=f"host {i % 2}")
+        store.add_content(content, make_source(uri=f"/m/{i}"))
+    talk = store.list_contents(show="Harbour Talk")
+    assert [c.id for c in talk] == [make_content(3).id, make_content(1).id]
+    assert [c.id for c in store.list_contents(author="host 0")] == [
+        make_content(2).id,
+        make_content(0).id,
+    ]
+    assert [c.id for c in store.list_contents(limit=2, offset=2)] == [
+        make_content(1).id,
+        make_content(0).id,
+    ]
+    assert store.list_contents(show="Nobody's") == []
+
+
 def test_source_stats(store: Store) -> None:
     store.add_content(make_content(1), make_source("file:///a", size=10, kind="local"))
     store.add_content(make_content(2), make_source("file:///b", size=20))

@@ -732,6 +732,39 @@ def worker(
             looper.stop()
 
 
+@app.command()
+def jobs(
+    status: Annotated[
+        str | None, typer.Option("--status", help="queued, running, done or failed")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="how many, newest first")] = 50,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submitted jobs (uploads, URLs, paths, events) and where they stand."""
+    with _open(_settings(store, data_dir)) as st:
+        found = st.list_jobs(tenant, status, limit)
+    if as_json:
+        _print_json([j.model_dump(mode="json", exclude={"owner"}) for j in found])
+        return
+    table = Table("job", "tenant", "status", "pipeline", "content", "tries", "created", "error")
+    for j in found:
+        colour = {"done": "green", "failed": "red", "running": "yellow"}.get(j.status.value, "")
+        table.add_row(
+            j.id[:8],
+            j.tenant,
+            f"[{colour}]{j.status.value}[/{colour}]" if colour else j.status.value,
+            j.pipeline,
+            (j.content_id or "")[:12],
+            str(j.attempts),
+            f"{j.created_at:%Y-%m-%d %H:%M:%S}",
+            (j.error or "")[:80],
+        )
+    out.print(table)
+
+
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -303,10 +303,16 @@ def list_contents(
     who: Reader,
     ctx: Ctx,
     kind: ContentKind | None = None,
+    show: Annotated[str | None, Query(max_length=500)] = None,
+    author: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ContentOut]:
-    """The tenant's contents, newest first."""
-    return [ContentOut.of(c) for c in ctx.store.list_contents(who.tenant, kind, limit)]
+    """The tenant's contents, newest first, by kind, show or author; page with offset."""
+    found = ctx.store.list_contents(
+        who.tenant, kind, limit, show=show, author=author, offset=offset
+    )
+    return [ContentOut.of(c) for c in found]
 
 
 @router.get("/contents/{content_id}", summary="One content")

@@ -86,9 +86,15 @@ class Store(ServiceTables, ABC):
 
     @abstractmethod
     def list_contents(
-        self, tenant: str = "default", kind: str | None = None, limit: int | None = None
+        self,
+        tenant: str = "default",
+        kind: str | None = None,
+        limit: int | None = None,
+        show: str | None = None,
+        author: str | None = None,
+        offset: int = 0,
     ) -> list[Content]:
-        """Contents of a tenant, newest first."""
+        """Contents of a tenant, newest first; ``show`` and ``author`` match exactly."""
 
     @abstractmethod
     def sources_of(self, content_id: str, tenant: str = "default") -> list[Source]:

@@ -251,15 +251,27 @@ class SqlStore(Store):
         return out
 
     def list_contents(
-        self, tenant: str = "default", kind: str | None = None, limit: int | None = None
+        self,
+        tenant: str = "default",
+        kind: str | None = None,
+        limit: int | None = None,
+        show: str | None = None,
+        author: str | None = None,
+        offset: int = 0,
     ) -> list[Content]:
         c = schema.contents.c
         query = sa.select(schema.contents).where(c.tenant == tenant)
         if kind:
             query = query.where(c.kind == kind)
+        if show is not None:
+            query = query.where(c.show == show)
+        if author is not None:
+            query = query.where(c.author == author)
         query = query.order_by(c.created_at.desc(), c.id)
         if limit:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.engine.connect() as conn:
             return [self._to_content(row) for row in conn.execute(query)]
 

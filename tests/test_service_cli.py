@@ -1,0 +1,52 @@
+"""``cintel keys``, ``cintel jobs`` and ``cintel worker`` on a store of their own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cintel.config import Settings
+from cintel.jobs import new_job
+from cintel.server.keys import KeyChecker
+from cintel.store import open_store
+from tests.test_cli import cli
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    code, output = cli(
+        tmp_path, "keys", "create", "--tenant", "acme", "--scopes", "read,write", "--json"
+    )
+    assert code == 0
+    made = json.loads(output)
+    assert made["key"].startswith(f"cintel_{made['id']}_") and made["scopes"] == ["read", "write"]
+    with open_store(Settings(data_dir=tmp_path / "data").store_url) as store:
+        who = KeyChecker(store).check(made["key"])
+        assert who.tenant == "acme"
+    code, output = cli(tmp_path, "keys", "list", "--json")
+    listed = json.loads(output)
+    assert [k["id"] for k in listed] == [made["id"]] and "secret_hash" not in listed[0]
+    assert cli(tmp_path, "keys", "revoke", made["id"])[0] == 0
+    code, message = cli(tmp_path, "keys", "revoke", made["id"])
+    assert code == 2 and "no live key" in message
+    code, message = cli(tmp_path, "keys", "create", "--tenant", "acme", "--scopes", "root")
+    assert code == 2 and "read, write, admin" in message
+    code, message = cli(tmp_path, "keys", "create", "--tenant", "../x", "--scopes", "read")
+    assert code == 2 and "not a valid name" in message
+
+
+def test_worker_once_processes_queued_jobs(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("Tides rise and fall twice a day along the harbour wall.")
+    with open_store(Settings(data_dir=tmp_path / "data").store_url) as store:
+        store.add_job(new_job("acme", str(note), "text"))
+        store.add_job(new_job("acme", str(tmp_path / "missing.txt"), "text"))
+    code, output = cli(tmp_path, "worker", "--once", "--json")
+    assert code == 0
+    statuses = sorted(json.loads(line)["status"] for line in output.splitlines())
+    assert statuses == ["done", "failed"]
+    code, output = cli(tmp_path, "jobs", "--json")
+    jobs = {j["status"]: j for j in json.loads(output)}
+    assert jobs["done"]["content_id"] and jobs["done"]["summary"]["computed"] > 0
+    assert "missing.txt" in jobs["failed"]["error"]
+    code, output = cli(tmp_path, "jobs", "--status", "failed")
+    assert code == 0 and "failed" in output and "done" not in output
