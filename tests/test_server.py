@@ -72,7 +72,10 @@ def test_every_call_needs_a_valid_key(served: LiveServer) -> None:
     token = served.key("acme", Scope.READ)
     with served.client(token) as reader:
         assert reader.get("/v1/contents").json() == []
-        assert reader.get("/v1/me").json()["tenant"] == "acme"
+        me = reader.get("/v1/me").json()
+        assert me["tenant"] == "acme" and me["scopes"] == ["read"]
+        used = served.store.get_api_key(me["key_id"])
+        assert used is not None and used.last_used_at is not None
         body = _problem(reader.post("/v1/contents", json={"url": "https://example.org/a.mp3"}), 403)
         assert "'write' scope" in str(body["detail"])
         _problem(reader.get("/v1/keys"), 403)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from cintel.errors import AuthenticationError, ConfigError
-from cintel.model import ApiKey, Scope
+from cintel.model import ApiKey, Scope, utcnow
 from cintel.store import Store
 
 PREFIX = "cintel"
@@ -94,14 +94,25 @@ class Principal:
 class KeyChecker:
     """Checks presented keys against the store, remembering records for a few seconds.
 
-    A revoked key stops working within ``ttl_s`` seconds on every server.
+    A revoked key stops working within ``ttl_s`` seconds on every server. A
+    key's ``last_used_at`` is written at most once every ``touch_s`` seconds.
     """
 
-    def __init__(self, store: Store, ttl_s: float = 5.0) -> None:
+    def __init__(self, store: Store, ttl_s: float = 5.0, touch_s: float = 60.0) -> None:
         self.store = store
         self.ttl_s = ttl_s
+        self.touch_s = touch_s
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def _touch(self, key_id: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._touched.get(key_id, -self.touch_s) < self.touch_s:
+                return
+            self._touched[key_id] = now
+        self.store.touch_api_key(key_id, utcnow())
 
     def _record(self, key_id: str) -> ApiKey | None:
         now = time.monotonic()
@@ -132,6 +143,7 @@ class KeyChecker:
             raise AuthenticationError(
                 f"the API key {record.id} was revoked; ask an admin of the tenant for a new one"
             )
+        self._touch(record.id)
         return Principal(
             key_id=record.id,
             tenant=record.tenant,
