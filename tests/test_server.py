@@ -311,6 +311,15 @@ def test_errors_are_problem_json(served: LiveServer) -> None:
         _problem(client.get("/v1/contents", params={"limit": 0}), 422)
         _problem(client.put("/v1/contents"), 405)
         _problem(client.post("/v1/webhooks", json={"url": "http://10.0.0.1/hook"}), 422)
+        big = b'{"scopes": ["read"], "name": "' + b"a" * 1_100_000 + b'"}'
+        json_type = {"content-type": "application/json"}
+        _problem(client.post("/v1/keys", content=big, headers=json_type), 413)
+
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(big), 65536):
+                yield big[start : start + 65536]
+
+        _problem(client.post("/v1/keys", content=chunks(), headers=json_type), 413)
 
 
 def test_health_readiness_and_metrics(served: LiveServer) -> None:
@@ -359,6 +368,8 @@ def test_several_worker_processes_share_one_postgres_store(pg_url: str, tmp_path
             jobs = [client.get(f"/v1/jobs/{i}").json() for i in ids]
     finally:
         store.close()
-    assert all(j["status"] == "done" and j["attempts"] == 1 for j in jobs), [j["error"] for j in jobs]
+    assert all(j["status"] == "done" and j["attempts"] == 1 for j in jobs), [
+        j["error"] for j in jobs
+    ]
     lines = [line for text in outputs for line in text.splitlines()]
     assert sorted(lines) == sorted(set(lines)) and len(lines) == 6

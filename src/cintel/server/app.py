@@ -26,18 +26,22 @@ _SMALL_BODY = 1 << 20
 
 
 class BodyLimit:
-    """ASGI middleware that stops reading a request body past the route's limit.
+    """ASGI middleware that answers 413 to a request body over the route's limit.
 
     Uploads may be as large as ``server.max_upload_bytes``, ``/v1/analyze``
-    bodies as large as an image it accepts (in base64), anything else 1 MiB.
-    The count covers chunked bodies that declare no length.
+    bodies as large as an image or text it accepts, anything else 1 MiB. A
+    declared length over the limit is refused before the app sees the request;
+    a chunked body is counted as it streams, and once it passes the limit the
+    app's own answer (it could not read the body) is replaced by the 413.
     """
 
     def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
         self.upload = settings.server.max_upload_bytes + _SMALL_BODY
-        self.analyze = settings.server.analyze_max_bytes * 4 // 3 + _SMALL_BODY
-        self.analyze = max(self.analyze, settings.server.analyze_max_chars * 4 + _SMALL_BODY)
+        self.analyze = (
+            max(settings.server.analyze_max_bytes * 4 // 3, settings.server.analyze_max_chars * 4)
+            + _SMALL_BODY
+        )
 
     def _limit(self, path: str) -> int:
         if path.startswith("/v1/contents/upload"):
@@ -51,20 +55,37 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope["path"])
+        refusal = problems.problem(
+            scope["path"],
+            413,
+            f"the request body is over this endpoint's limit of {limit:,} bytes",
+        )
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await refusal(scope, receive, send)
+                return
         seen = 0
+        overflow = False
 
         async def counting() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, overflow
             message: dict[str, Any] = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    overflow = True
                     raise PayloadTooLargeError(
                         f"the request body is over this endpoint's limit of {limit:,} bytes"
                     )
             return message
 
-        await self.app(scope, counting, send)
+        async def sending(message: dict[str, Any]) -> None:
+            if not overflow:
+                await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await refusal(scope, receive, send)
+
+        await self.app(scope, counting, sending)
 
 
 def create_app(

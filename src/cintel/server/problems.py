@@ -59,20 +59,20 @@ class Problem(BaseModel):
 
 
 def problem(
-    request: Request,
+    request: Request | str,
     status: int,
     detail: str,
     headers: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response (``request`` or just the path it was for)."""
     title = _TITLES.get(status, "Error")
     body = Problem(
         type=f"urn:cintel:problem:{title.lower().replace(' ', '-')}",
         title=title,
         status=status,
         detail=detail,
-        instance=request.url.path,
+        instance=request if isinstance(request, str) else request.url.path,
         errors=errors,
     )
     return JSONResponse(
