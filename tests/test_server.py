@@ -260,6 +260,11 @@ def test_path_intake_is_confined_to_the_roots(served: LiveServer, tmp_path: Path
         ):
             body = _problem(client.post("/v1/contents", json={"path": path}), 400)
             assert "outside" in str(body["detail"])
+        manifest = root / "list.jsonl"
+        manifest.write_text(json.dumps({"path": str(outside)}) + "\n")
+        body = _problem(client.post("/v1/contents", json={"path": str(manifest)}), 400)
+        assert "manifest" in str(body["detail"])
+        _problem(client.post("/v1/contents", json={"path": str(root / "none.txt")}), 404)
         response = client.post("/v1/contents", json={"path": str(inside), "pipeline": "text"})
         assert response.status_code == 202
         assert wait_job(client, response.json()["id"])["status"] == "done"

@@ -837,6 +837,375 @@ def keys_revoke(
     err.print(f"revoked key {key_id}")
 
 
+# --- real-time intake and events -------------------------------------------------------
+
+
+@app.command()
+def consume(
+    url: Annotated[str, typer.Argument(help="NATS server, e.g. nats://127.0.0.1:4222")],
+    subject: Annotated[
+        str, typer.Option("--subject", help="subject intake messages arrive on")
+    ] = "content.submitted",
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", "-p", help="built-in name or TOML file")
+    ] = "auto",
+    stream: Annotated[
+        str, typer.Option("--stream", help="JetStream stream of the subject (made if missing)")
+    ] = "CINTEL_INTAKE",
+    durable: Annotated[
+        str,
+        typer.Option("--durable", help="durable consumer; processes sharing it share the work"),
+    ] = "cintel-consume",
+    tenant: Annotated[
+        str, typer.Option("--tenant", help="tenant of messages that name none")
+    ] = "default",
+    max_messages: Annotated[
+        int | None, typer.Option("--max-messages", min=1, help="stop after this many messages")
+    ] = None,
+    ack_wait: Annotated[
+        float,
+        typer.Option(
+            "--ack-wait",
+            min=0.5,
+            help="seconds without a sign of life before JetStream redelivers a message",
+        ),
+    ] = 60.0,
+    max_deliver: Annotated[
+        int, typer.Option("--max-deliver", min=1, help="deliveries of a message at most")
+    ] = 10,
+    path_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--path-root",
+            help="folder messages may name paths in (repeatable; default "
+            "CINTEL_SERVER_PATH_ROOTS; none: URLs only)",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="worker processes")
+    ] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON line per message handled")
+    ] = False,
+) -> None:
+    """Analyse what arrives on a NATS JetStream subject; ack each message once its signals
+    are stored, and announce signals.ready (or job.failed) on JetStream and to webhooks."""
+    from cintel.events.consumer import Consumer, Handled
+
+    settings = _settings(store, data_dir, workers=workers)
+
+    def report(handled: Handled) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(handled.as_dict(), default=str) + "\n")
+            sys.stdout.flush()
+            return
+        job = handled.job
+        line = handled.as_dict()
+        if handled.outcome == "acked" and job.status.value == "done":
+            err.print(
+                f"[green]done[/green] #{handled.sequence} job {job.id[:8]} ({job.tenant}): "
+                f"{len(line['content_ids'])} content, {line['computed']} computed, "
+                f"{line['cached']} cached, {line['failed']} failed in {handled.seconds:.2f} s",
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            err.print(
+                f"[red]{handled.outcome}[/red] #{handled.sequence} job {job.id[:8]} "
+                f"({job.tenant}): {job.error or job.status.value}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    with _open(settings) as st:
+        consumer = Consumer(
+            st,
+            settings,
+            url,
+            subject,
+            pipeline,
+            stream=stream,
+            durable=durable,
+            tenant=tenant,
+            ack_wait_s=ack_wait,
+            max_deliver=max_deliver,
+            path_roots=path_root or None,
+            on_message=report,
+            on_note=lambda text: err.print(f"[dim]{text}[/dim]", highlight=False, soft_wrap=True),
+        )
+        consumer.run(max_messages)
+
+
+webhooks_app = typer.Typer(
+    help="Webhooks: signed POSTs of signals.ready and job.failed events.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    url: Annotated[str, typer.Argument(help="http(s) URL to POST events to")],
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant whose events go there")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="signals.ready (default) or job.failed (repeatable)"),
+    ] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a webhook; its signing secret is printed once."""
+    import re
+
+    from cintel.errors import TransientError
+    from cintel.events import SIGNALS_READY, new_webhook
+    from cintel.ingest.urls import UrlPolicy
+    from cintel.model import TENANT_PATTERN
+
+    if not re.match(TENANT_PATTERN, tenant):
+        raise CintelError(
+            f"tenant {tenant!r} is not a valid name; use letters, digits, '_', '.' or '-'"
+        )
+    settings = _settings(store, data_dir)
+    try:
+        UrlPolicy(allow=settings.url_allow).check(url)
+    except TransientError as exc:
+        err.print(f"[yellow]note:[/yellow] {exc}; it is checked again at each delivery")
+    hook = new_webhook(tenant, url, event or [SIGNALS_READY])
+    with _open(settings) as st:
+        st.add_webhook(hook)
+    if as_json:
+        _print_json(hook.model_dump(mode="json"))
+        return
+    err.print(
+        f"webhook {hook.id} for tenant {tenant!r} ({', '.join(hook.events)}) -> {url}; "
+        "its signing secret, not shown again:",
+        highlight=False,
+    )
+    sys.stdout.write(hook.secret + "\n")
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant")] = "default",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A tenant's webhooks (never their secrets)."""
+    with _open(_settings(store, data_dir)) as st:
+        found = st.list_webhooks(tenant)
+    if as_json:
+        _print_json([h.model_dump(mode="json", exclude={"secret"}) for h in found])
+        return
+    table = Table("id", "url", "events", "active", "created")
+    for h in found:
+        table.add_row(
+            h.id,
+            h.url,
+            ",".join(h.events),
+            "yes" if h.active else "no",
+            f"{h.created_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(
+    hook_id: Annotated[str, typer.Argument(help="the webhook's id")],
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant")] = "default",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Remove a webhook; its pending deliveries are dropped."""
+    with _open(_settings(store, data_dir)) as st:
+        if not st.delete_webhook(hook_id, tenant):
+            raise CintelError(f"no webhook {hook_id!r} in tenant {tenant!r}; see webhooks list")
+    err.print(f"removed webhook {hook_id}")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant")] = "default",
+    webhook: Annotated[str | None, typer.Option("--webhook", help="only this webhook")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="how many, newest first")] = 50,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deliveries of events to webhooks: status, attempts, last answer and error."""
+    with _open(_settings(store, data_dir)) as st:
+        found = st.list_deliveries(tenant, webhook, limit)
+    if as_json:
+        _print_json([d.model_dump(mode="json", exclude={"payload"}) for d in found])
+        return
+    table = Table("id", "webhook", "event", "status", "tries", "answer", "created", "last error")
+    for d in found:
+        colour = {"delivered": "green", "failed": "red"}.get(d.status, "yellow")
+        table.add_row(
+            str(d.id),
+            d.webhook_id,
+            d.event,
+            f"[{colour}]{d.status}[/{colour}]",
+            str(d.attempts),
+            str(d.response_status or ""),
+            f"{d.created_at:%Y-%m-%d %H:%M:%S}",
+            (d.last_error or "")[:80],
+        )
+    out.print(table)
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(store: StoreOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Send the deliveries that are due now (workers and consumers also do this on their own)."""
+    from cintel.events import deliver_due
+
+    settings = _settings(store, data_dir)
+    total = 0
+    with _open(settings) as st:
+        while sent := deliver_due(st, settings):
+            total += sent
+    err.print(f"attempted {total} deliveries")
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def _clock(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _moment(start: float, end: float) -> str:
+    """A span of media time as m:ss to m:ss (h:mm:ss past an hour); empty for untimed text."""
+    return "" if start == end == 0 else f"{_clock(start)}\u2013{_clock(end)}"
+
+
+def _snippet_markup(snippet: str) -> str:
+    """A hit's HTML snippet as Rich markup: matches highlighted, everything else literal."""
+    import html
+
+    from rich.markup import escape
+
+    parts = []
+    for index, piece in enumerate(snippet.replace("</mark>", "<mark>").split("<mark>")):
+        text = escape(html.unescape(piece))
+        parts.append(f"[bold yellow]{text}[/bold yellow]" if index % 2 else text)
+    return "".join(parts)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help='what to look for; "phrases", -excluded, OR work')],
+    mode: Annotated[
+        str,
+        typer.Option("--mode", help="hybrid (default), lexical (the words) or vector (meaning)"),
+    ] = "hybrid",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="most hits")] = 20,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="audio, video or text (repeatable)")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="document language, e.g. en")
+    ] = None,
+    explicit: Annotated[
+        bool | None,
+        typer.Option("--explicit/--no-explicit", help="only explicit, or only clean contents"),
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="a topic category, e.g. Sports or Soccer")
+    ] = None,
+    min_duration: Annotated[
+        float | None, typer.Option("--min-duration", min=0, help="shortest duration, seconds")
+    ] = None,
+    max_duration: Annotated[
+        float | None, typer.Option("--max-duration", min=0, help="longest duration, seconds")
+    ] = None,
+    show: Annotated[str | None, typer.Option("--show", help="exactly this show")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="exactly this author")] = None,
+    published_from: Annotated[
+        str | None, typer.Option("--published-from", help="published on or after (ISO date)")
+    ] = None,
+    published_to: Annotated[
+        str | None, typer.Option("--published-to", help="published on or before (ISO date)")
+    ] = None,
+    tenant: TenantOpt = "default",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search what contents say, to the moment: by words, by meaning, or both."""
+    from pydantic import ValidationError
+
+    from cintel.search import Searcher, SearchQuery
+
+    try:
+        query = SearchQuery.model_validate(
+            {
+                "text": text,
+                "mode": mode,
+                "limit": limit,
+                "filters": {
+                    "kind": kind,
+                    "language": language,
+                    "explicit": explicit,
+                    "topic": topic,
+                    "min_duration_s": min_duration,
+                    "max_duration_s": max_duration,
+                    "show": show,
+                    "author": author,
+                    "published_from": published_from,
+                    "published_to": published_to,
+                },
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][-1:])}: {e['msg']}" for e in exc.errors()
+        )
+        raise CintelError(f"cannot search as asked: {problems}") from exc
+    settings = _settings(store, data_dir)
+    with _open(settings) as st:
+        searcher = Searcher(st, settings)
+        try:
+            result = searcher.search(query, tenant)
+        finally:
+            searcher.close()
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+        return
+    table = Table(
+        "content", "title", "moment", "snippet", "score", title=f"{len(result.hits)} hits"
+    )
+    for hit in result.hits:
+        table.add_row(
+            hit.content_id[:12],
+            hit.title or "",
+            _moment(hit.start, hit.end),
+            _snippet_markup(hit.snippet),
+            f"{hit.score:.4g}",
+        )
+    out.print(table)
+    err.print(f"{result.mode} search in {result.took_ms:.0f} ms", highlight=False)
+
+
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """Usage-error and abort exception classes of click, and of typer's own copy of click."""
+    import click
+
+    clicks: list[type[Exception]] = [click.exceptions.ClickException]
+    try:
+        from typer._click import exceptions as vendored  # newer typer vendors click
+    except ImportError:
+        pass
+    else:
+        clicks.append(vendored.ClickException)
+    return tuple(clicks), (click.exceptions.Abort,)
+
+
 def main() -> None:
     """Entry point: run the app and turn cintel's errors into a clear message and exit code 2."""
     try:
@@ -847,12 +1216,11 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        clicks, aborts = _click_exceptions()
+        if isinstance(exc, clicks):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, aborts):
             err.print("aborted")
             sys.exit(130)
         raise

@@ -185,6 +185,10 @@ class Run(BaseModel):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""What a tenant name may be: letters, digits, '_', '.', '-'; at most 64 characters."""
+
+
 class Scope(StrEnum):
     """What an API key may do: read signals, submit and delete content, manage the tenant."""
 

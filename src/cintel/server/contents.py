@@ -25,6 +25,7 @@ from cintel.errors import (
     RequestError,
     UnknownNameError,
 )
+from cintel.ingest.confine import confine
 from cintel.ingest.urls import UrlPolicy
 from cintel.jobs import new_job
 from cintel.media.sniff import detect
@@ -141,21 +142,10 @@ def owned(store: Store, content_id: str, tenant: str) -> Content:
 
 
 def _confined(path: str, roots: list[Path]) -> Path:
-    if not roots:
-        raise RequestError(
-            "path intake is off on this server; an operator can enable it by setting "
-            "CINTEL_SERVER_PATH_ROOTS (or [server] path_roots in cintel.toml)"
-        )
     try:
-        resolved = Path(path).resolve()
-    except (ValueError, OSError) as exc:
-        raise RequestError(f"{path!r} is not a usable path ({exc})") from None
-    for root in roots:
-        if resolved.is_relative_to(root.resolve()):
-            if not resolved.exists():
-                raise NotFoundError(f"{path} does not exist on the server")
-            return resolved
-    raise RequestError(f"{path} is outside the folders this server may read")
+        return confine(path, roots)
+    except BadInputError as exc:  # the caller's request, not a content, is wrong: 400
+        raise RequestError(str(exc)) from None
 
 
 @router.post("/contents", status_code=202, summary="Submit a URL or a server path")

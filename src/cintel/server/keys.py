@@ -16,11 +16,10 @@ import time
 from dataclasses import dataclass
 
 from cintel.errors import AuthenticationError, ConfigError
-from cintel.model import ApiKey, Scope, utcnow
+from cintel.model import TENANT_PATTERN, ApiKey, Scope, utcnow
 from cintel.store import Store
 
 PREFIX = "cintel"
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 def _hash(secret: str) -> str:
