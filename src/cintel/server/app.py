@@ -13,7 +13,7 @@ from fastapi import FastAPI
 import cintel
 from cintel.config import Settings
 from cintel.errors import PayloadTooLargeError
-from cintel.server import admin, analysis, contents, health, problems
+from cintel.server import admin, analysis, contents, health, problems, searching, ui
 from cintel.server.context import ServiceContext
 from cintel.server.keys import KeyChecker
 from cintel.server.metrics import Metrics, MetricsMiddleware
@@ -142,20 +142,9 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (contents, analysis, admin, health):
+    for module in (contents, searching, analysis, admin, health):
         app.include_router(module.router)
-    try:  # TEMPORARY until the search package lands
-        from cintel.server import searching
-
-        app.include_router(searching.router)
-    except ImportError:
-        pass
-    try:
-        from cintel.server import ui
-    except ImportError:  # the web UI is optional (its templates ship with the package)
-        ui = None  # type: ignore[assignment]
-    if ui is not None:
-        ui.mount(app)
+    ui.mount(app)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app
