@@ -53,8 +53,9 @@ class ServiceContext:
             return self._searcher
 
 
-def context(request: Request) -> ServiceContext:
-    """The app's context."""
+async def context(request: Request) -> ServiceContext:
+    """The app's context (``async``, like the dependencies below, so FastAPI calls them on
+    the event loop instead of sending each to a worker thread)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
@@ -63,13 +64,13 @@ _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 
 
-def principal(
+async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> Principal:
     """The caller, from a bearer token, an ``X-API-Key`` header or the web UI's cookie."""
-    ctx = context(request)
+    ctx: ServiceContext = request.app.state.ctx
     presented = (bearer.credentials if bearer else None) or header or request.cookies.get(COOKIE)
     who = ctx.keys.check(presented)
     ctx.limiter.take(who.key_id, who.rate_per_min)
@@ -78,7 +79,7 @@ def principal(
 
 
 def _requiring(scope: Scope) -> Any:
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.can(scope):
             raise PermissionDeniedError(
                 f"this call needs the {scope.value!r} scope; the key {who.key_id} has "

@@ -39,7 +39,7 @@ from cintel.errors import (
 from cintel.model import Content, ContentKind, Scope
 from cintel.server import timeline
 from cintel.server.contents import owned
-from cintel.server.context import COOKIE, Ctx, ServiceContext, context
+from cintel.server.context import COOKIE, Ctx, ServiceContext
 from cintel.server.keys import Principal
 from cintel.server.problems import status_of
 
@@ -147,7 +147,7 @@ class PageRoute(APIRoute):
 
 def viewer(request: Request) -> Principal:
     """The signed-in key, from the UI's cookie; raises ``AuthenticationError`` without one."""
-    ctx = context(request)
+    ctx: ServiceContext = request.app.state.ctx
     who = ctx.keys.check(request.cookies.get(COOKIE))
     ctx.limiter.take(who.key_id, who.rate_per_min)
     request.state.principal = who
