@@ -846,7 +846,7 @@ def _shape(engine: sa.Engine) -> dict[str, dict[str, bool]]:
     return {
         table: {col["name"]: bool(col["nullable"]) for col in inspector.get_columns(table)}
         for table in inspector.get_table_names()
-        if table != "alembic_version"
+        if table != "alembic_version" and not store_schema.is_fulltext_structure(table)
     }
 
 
@@ -856,10 +856,12 @@ def _index_names(engine: sa.Engine) -> dict[str, set[str]]:
         table: {
             ix["name"]
             for ix in inspector.get_indexes(table)
-            if ix["name"] and not ix.get("duplicates_constraint")
+            if ix["name"]
+            and not ix.get("duplicates_constraint")
+            and not store_schema.is_fulltext_structure(ix["name"])
         }
         for table in inspector.get_table_names()
-        if table != "alembic_version"
+        if table != "alembic_version" and not store_schema.is_fulltext_structure(table)
     }
 
 

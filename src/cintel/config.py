@@ -179,6 +179,12 @@ class SearchSettings(BaseSettings):
     candidates: int = Field(
         100, ge=10, description="hits taken from each of lexical and vector before fusing"
     )
+    rank_window: int = Field(
+        5_000,
+        ge=100,
+        description="most matching blocks ranked per lexical search: of words found in more "
+        "blocks, the newest matches are ranked (keeps common words fast)",
+    )
 
 
 class Settings(BaseSettings):

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -138,7 +138,25 @@ segments = Table(
     Column("attrs", Json, nullable=False),
     Index("ix_segments_result", "result_key", "idx"),
     Index("ix_segments_content", "content_id", "analyzer", "start_s"),
+    # Ids are never reused (SQLite would reuse the highest after a delete without it):
+    # the vector index is keyed by segment id and must not mistake a new row for an old one.
+    sqlite_autoincrement=True,
 )
+
+# Full-text search over the blocks of text.extract lives outside this metadata because
+# its shape differs by backend (migration 0004 creates it): on SQLite an FTS5 table over
+# ``segments`` with its shadow tables, on PostgreSQL a table of tsvectors with a GIN
+# index; both kept in step by triggers on ``segments``. A migration that rebuilds
+# ``segments`` on SQLite (batch mode) must create the triggers again.
+FULLTEXT_ANALYZER = "text.extract"
+FULLTEXT_TABLE = "segments_fts"
+FULLTEXT_INDEX = "ix_segments_fts"
+
+
+def is_fulltext_structure(name: str) -> bool:
+    """Whether a table or index name belongs to the full-text search structures."""
+    return name in (FULLTEXT_INDEX, FULLTEXT_TABLE) or name.startswith(FULLTEXT_TABLE + "_")
+
 
 runs = Table(
     "runs",

@@ -30,6 +30,7 @@ from cintel.model import (
     Source,
     utcnow,
 )
+from cintel.search.facets import write_facets
 from cintel.store import schema
 from cintel.store.base import LLM_GROUPS, AnalyzerTotals, LLMTotals, SourceStat, Store
 
@@ -404,6 +405,7 @@ class SqlStore(Store):
                     seg_rows = [row for s in todo for row in self._segment_rows(s)]
                     if seg_rows:
                         conn.execute(sa.insert(schema.segments), seg_rows)
+                    write_facets(conn, todo)
                 if release_owner:
                     self._release(conn, keys, release_owner)
         except sa.exc.SQLAlchemyError as exc:
@@ -458,7 +460,12 @@ class SqlStore(Store):
             ),
         )
 
-    def _newest(self) -> sa.Subquery:
+    def _newest(self, *where: sa.ColumnElement[bool]) -> sa.Subquery:
+        """Signals ranked newest-first per (content, analyzer), among those matching ``where``.
+
+        The conditions go inside the subquery: databases do not push them through
+        the window function, and outside it every signal would be ranked.
+        """
         c = schema.signals.c
         rank = (
             sa.func.row_number()
@@ -468,7 +475,7 @@ class SqlStore(Store):
             )
             .label("rank")
         )
-        return sa.select(schema.signals, rank).subquery()
+        return sa.select(schema.signals, rank).where(*where).subquery()
 
     def get_signals(
         self,
@@ -487,13 +494,11 @@ class SqlStore(Store):
                     query = query.where(c.version == version)
                 query = query.order_by(c.analyzer, c.created_at.desc())
             else:
-                newest = self._newest()
-                query = sa.select(newest).where(
-                    newest.c.content_id == content_id, newest.c.rank == 1
-                )
+                conditions = [c.content_id == content_id]
                 if analyzer:
-                    query = query.where(newest.c.analyzer == analyzer)
-                query = query.order_by(newest.c.analyzer)
+                    conditions.append(c.analyzer == analyzer)
+                newest = self._newest(*conditions)
+                query = sa.select(newest).where(newest.c.rank == 1).order_by(newest.c.analyzer)
             return self._with_segments(conn, list(conn.execute(query)))
 
     def signals_by_keys(self, keys: Iterable[str]) -> dict[str, Signal]:
@@ -508,16 +513,21 @@ class SqlStore(Store):
     def iter_signals(
         self, analyzer: str | None = None, batch_size: int = 500, with_segments: bool = True
     ) -> Iterator[Signal]:
-        newest = self._newest()
+        c = schema.signals.c
         after: tuple[str, str] = ("", "")
         while True:
-            query = sa.select(newest).where(
-                newest.c.rank == 1,
-                sa.tuple_(newest.c.content_id, newest.c.analyzer) > sa.tuple_(*after),
-            )
+            # Whole (content, analyzer) partitions lie after the cursor, so filtering
+            # before ranking keeps each batch from ranking the entire table.
+            conditions = [sa.tuple_(c.content_id, c.analyzer) > sa.tuple_(*after)]
             if analyzer:
-                query = query.where(newest.c.analyzer == analyzer)
-            query = query.order_by(newest.c.content_id, newest.c.analyzer).limit(batch_size)
+                conditions.append(c.analyzer == analyzer)
+            newest = self._newest(*conditions)
+            query = (
+                sa.select(newest)
+                .where(newest.c.rank == 1)
+                .order_by(newest.c.content_id, newest.c.analyzer)
+                .limit(batch_size)
+            )
             with self.engine.connect() as conn:
                 rows = list(conn.execute(query))
                 if not rows:
