@@ -53,7 +53,7 @@ class PostgresStore(SqlStore):
             bootstrap.dispose()
         self.schema_name = schema_name
         engine = sa.create_engine(
-            driver_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5
+            driver_url, connect_args=connect_args, pool_pre_ping=True, pool_size=10, max_overflow=20
         )
         super().__init__(url, engine)
 

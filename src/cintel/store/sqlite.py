@@ -27,7 +27,11 @@ class SqliteStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # Pooled connections: opening one costs the PRAGMAs, and closing the last one
         # forces a WAL checkpoint. Each process has its own pool; WAL shares the file.
-        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+        # The pool is sized for a server's request threads: connections past it would
+        # be opened and closed on every request.
+        engine = sa.create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_S}, pool_size=16, max_overflow=32
+        )
         sa.event.listen(engine, "connect", self._on_connect)
         sa.event.listen(engine, "begin", self._on_begin)
         super().__init__(url, engine)
