@@ -50,6 +50,8 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run_all.py
 	$(BIN)/python bench/audio.py
+	$(BIN)/python bench/text.py
+	$(BIN)/python bench/service.py
 
 samples: setup
 	$(BIN)/python scripts/make_samples.py

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from typer.testing import CliRunner
 
 from cintel.analyzers.text.embedding import TextEmbedding
@@ -577,6 +580,36 @@ def test_searches_from_many_threads_agree(corpus: Corpus) -> None:
             result = future.result()
             if query:
                 assert [h.content_id for h in result] == [h.content_id for h in expected[query]]
+
+
+def test_upgrading_a_store_indexes_what_it_holds(store: Store, tmp_path: Path) -> None:
+    """A store at 0003 with signals gets its full-text rows and facets on upgrade."""
+
+    content, signals = transcript_content(
+        "t",
+        ["The lighthouse keeper climbed the stairs."],
+        Artifacts(str(tmp_path / "a")),
+        duration_s=42.0,
+        embed=False,
+    )
+    add(store, content, signals)
+    engine = store.engine  # type: ignore[attr-defined]
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resources.files("cintel.store") / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+        conn.execute(sa.delete(schema.facets))
+    store.migrate()  # type: ignore[attr-defined]
+    settings = Settings(data_dir=tmp_path / "data", store=store.url)
+    hits = (
+        Searcher(store, settings).search(SearchQuery(text="lighthouse", mode="lexical"), "t").hits
+    )
+    assert [h.content_id for h in hits] == [content.id]
+    f = schema.facets.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(f.name, f.number).where(f.content_id == content.id)).all()
+    assert rows == [("duration", 42.0)]
 
 
 # the command line -------------------------------------------------------------------------------

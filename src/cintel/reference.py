@@ -82,7 +82,7 @@ def configuration_md() -> str:
         "`CINTEL_*` environment variables, then command-line options.\n"
     )
     lines.append("| setting | variable | type | default | description |\n|---|---|---|---|---|")
-    groups = {
+    groups: dict[str, tuple[type[BaseModel], str]] = {
         "limits": (Limits, "CINTEL_LIMIT_"),
         "llm": (LLMSettings, "CINTEL_LLM_"),
         "server": (ServerSettings, "CINTEL_SERVER_"),

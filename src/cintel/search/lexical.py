@@ -45,7 +45,7 @@ class LexicalSearch:
             return []
         if self.postgres:
             return postgres_fts.search_blocks(
-                conn, parsed, tenant, conditions, want, self.window, self.stats
+                conn, parsed, tenant, conditions, want, self.window, enough or want, self.stats
             )
         return sqlite_fts.search_blocks(
             conn, parsed, tenant, conditions, want, self.window, enough or want

@@ -12,6 +12,7 @@ more than ``window`` expected matches only (about) the newest ``window`` are ran
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +30,10 @@ from cintel.store import schema
 
 COMMON_SHARE = 0.25
 STATS_TTL_S = 300.0
+# Ranked blocks fetched per hit wanted at first; more only when filters or other
+# tenants' contents drop most of them.
+FIRST_DEPTH = 3
+RANGE_READ_COST = 0.15
 HEADLINE_OPTIONS = (
     f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, MaxWords=30, MinWords=12, "
     f'ShortWord=2, MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
@@ -111,6 +116,7 @@ def search_blocks(
     conditions: Sequence[ColumnElement[bool]],
     want: int,
     window: int,
+    enough: int,
     stats: WordStats,
 ) -> list[Moment]:
     """See ``lexical.search_blocks``; scores are ts_rank_cd (0: unranked)."""
@@ -120,46 +126,74 @@ def search_blocks(
     groups = required_groups(parsed, common)
     query = tsquery(groups, parsed.excluded)
     match = fulltext.c.tsv.op("@@")(query)
+    joined = joined_segments(tenant)
     if all(p in common for group in groups for p in group):
         # Nothing but common words: no ranking tells the blocks apart; newest first.
         newest = (
-            sa.select(fulltext.c.id)
+            sa.select(fulltext.c.id, sa.literal(0.0).label("score"))
             .where(match)
             .order_by(fulltext.c.id.desc())
             .limit(want * 2)
             .cte("newest")
         )
-        score: ColumnElement[Any] = sa.literal(0.0)
-        order: list[ColumnElement[Any]] = [schema.segments.c.id.desc()]
-    else:
-        where = [match]
-        expected = stats.blocks * min(
-            min(1.0, sum(shares.get(p, 0.0) for p in alternatives)) for alternatives in groups
+        statement = (
+            sa.select(*moment_columns(), newest.c.score)
+            .select_from(joined.join(newest, newest.c.id == schema.segments.c.id))
+            .where(*conditions)
+            .order_by(schema.segments.c.id.desc())
+            .limit(want * 2)
         )
-        if expected > window:
-            top, low = conn.execute(
-                sa.select(sa.func.max(fulltext.c.id), sa.func.min(fulltext.c.id))
-            ).one()
-            if top is not None:
-                where.append(fulltext.c.id > top - (top - low) * window / expected)
-        newest = (
-            sa.select(fulltext.c.id, fulltext.c.tsv)
-            .where(*where)
-            .order_by(fulltext.c.id.desc())
-            .limit(window)
-            .cte("newest")
-        )
-        score = sa.func.ts_rank_cd(newest.c.tsv, query)
-        order = [score.desc(), schema.segments.c.id]
-    statement = (
-        sa.select(*moment_columns(), score.label("score"))
-        .select_from(joined_segments(tenant).join(newest, newest.c.id == schema.segments.c.id))
-        .where(*conditions)
-        .order_by(*order)
-        .limit(want * 2)
+        rows = conn.execute(statement).all()
+        return distinct(to_moment(row, 0.0) for row in rows)[:want]
+    expected = stats.blocks * min(
+        min(1.0, sum(shares.get(p, 0.0) for p in alternatives)) for alternatives in groups
     )
-    rows = conn.execute(statement).all()
-    return distinct(to_moment(row, float(row.score)) for row in rows)[:want]
+    recent_rows = sa.select(fulltext.c.id, fulltext.c.tsv)
+    top, low = (None, None)
+    if expected > window:
+        top, low = conn.execute(
+            sa.select(sa.func.max(fulltext.c.id), sa.func.min(fulltext.c.id))
+        ).one()
+    if top is not None and low is not None:
+        # The ids that hold about ``window`` matches, if matches are spread evenly. Reading
+        # that id range reads window / share rows, in order; reading the word's matches
+        # from the GIN index reads share * blocks rows, scattered (each costs about
+        # 1 / RANGE_READ_COST as much): the cheaper way is chosen, ``id + 0`` keeping
+        # the planner off the id index.
+        floor = int(top - (top - low) * window / expected)
+        blocks = max(stats.blocks, 1.0)
+        dense = expected / blocks > math.sqrt(RANGE_READ_COST * window / blocks)
+        newer = fulltext.c.id > floor if dense else (fulltext.c.id + 0) > floor
+        recent_rows = recent_rows.where(match, newer).limit(window * 2)
+    else:
+        recent_rows = recent_rows.where(match).order_by(fulltext.c.id.desc()).limit(window)
+    recent = recent_rows.subquery("recent")
+    rank = sa.func.ts_rank_cd(recent.c.tsv, query)
+    fetch = max(want * FIRST_DEPTH, 50)
+    for limit in (fetch, window):
+        # The best blocks first, then the tenant's and the filters' say: joining every
+        # match to its segment and content first would cost more than ranking them.
+        ranked = (
+            sa.select(recent.c.id, rank.label("score"))
+            .order_by(rank.desc(), recent.c.id)
+            .limit(limit)
+            .cte("ranked")
+        )
+        statement = (
+            sa.select(*moment_columns(), ranked.c.score)
+            .select_from(joined.join(ranked, ranked.c.id == schema.segments.c.id))
+            .where(*conditions)
+            .order_by(ranked.c.score.desc(), schema.segments.c.id)
+            .limit(want * 2)
+        )
+        rows = conn.execute(statement).all()
+        found = distinct(to_moment(row, float(row.score)) for row in rows)[:want]
+        if len(found) >= enough or limit >= window:
+            break
+        count = conn.execute(sa.select(sa.func.count()).select_from(ranked)).scalar_one()
+        if count < limit:
+            break
+    return found
 
 
 def snippets(conn: Connection, parsed: ParsedQuery, ids: Sequence[int]) -> dict[int, str]:

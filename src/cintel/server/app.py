@@ -129,6 +129,7 @@ def create_app(
             for thread in threads:
                 thread.join(timeout=30)
             ctx.workers.clear()
+            ctx.close()
 
     app = FastAPI(
         title="cintel",

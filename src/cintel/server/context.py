@@ -52,6 +52,13 @@ class ServiceContext:
                 self._searcher = Searcher(self.store, self.settings)
             return self._searcher
 
+    def close(self) -> None:
+        """Save what the searcher holds in memory (vectors added since its last save)."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
 
 async def context(request: Request) -> ServiceContext:
     """The app's context (``async``, like the dependencies below, so FastAPI calls them on
