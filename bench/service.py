@@ -416,6 +416,10 @@ def server_process(
             proc.wait()
 
 
+# ``cintel serve --processes``: 1, the embedded default, unless ``--processes`` says more.
+SERVER_PROCESSES = 1
+
+
 def cintel_server(
     store_url: str, data_dir: Path, log: Path, env: dict[str, str] | None = None
 ) -> contextlib.AbstractContextManager[Server]:
@@ -424,6 +428,8 @@ def cintel_server(
     command = [
         str(CINTEL),
         "serve",
+        "--processes",
+        str(SERVER_PROCESSES),
         "--store",
         store_url,
         "--data-dir",
@@ -690,7 +696,7 @@ def _get_metrics(series: dict[str, Series], body_bytes: int) -> list[Metric]:
             continue
         extra = {
             "body_bytes": body_bytes,
-            "uvicorn_processes": 1,
+            "uvicorn_processes": SERVER_PROCESSES,
             "steps": [s.as_dict() for s in mine.steps],
         }
         sqlite = backend == "sqlite"
@@ -1750,7 +1756,12 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the data here")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="server processes (cintel serve --processes)"
+    )
     args = parser.parse_args()
+    global SERVER_PROCESSES
+    SERVER_PROCESSES = args.processes
     started = time.perf_counter()
     before = environment()
     details: dict[str, Any] = {}

@@ -50,3 +50,45 @@ def test_worker_once_processes_queued_jobs(tmp_path: Path) -> None:
     assert "missing.txt" in jobs["failed"]["error"]
     code, output = cli(tmp_path, "jobs", "--status", "failed")
     assert code == 0 and "failed" in output and "done" not in output
+
+
+def test_serve_with_several_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from cintel.model import Scope
+    from cintel.server.keys import create_key
+    from tests.servers import free_port
+
+    data = tmp_path / "data"
+    with open_store(Settings(data_dir=data).store_url) as store:
+        _, key = create_key(store, "acme", [Scope.READ])
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "cintel.cli", "serve", "--processes", "2", "--workers", "0"),
+            *("--port", str(port), "--data-dir", str(data), "--log-level", "warning"),
+        ],
+        env={k: v for k, v in os.environ.items() if not k.startswith("CINTEL_")},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {key}"}
+        for _ in range(6):
+            me = httpx.get(f"http://127.0.0.1:{port}/v1/me", headers=headers)
+            assert me.status_code == 200 and me.json()["tenant"] == "acme"
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0

@@ -656,30 +656,54 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", help="job worker threads in the server; 0: only `cintel worker`s"
+            "--workers",
+            help="job worker threads in each server process; 0: only `cintel worker`s",
         ),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="server processes sharing the port (more requests a second on more cores)",
+        ),
+    ] = 1,
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Serve the HTTP API, the web UI and the embedded job workers."""
+    import os
+
     import uvicorn
 
     from cintel.server import create_app
 
     settings = _settings(store, data_dir)
     server = settings.server
-    application = create_app(settings, workers=workers)
+    bind_host, bind_port = host or server.host, server.port if port is None else port
     err.print(
-        f"cintel serving on http://{host or server.host}:{port or server.port} "
+        f"cintel serving on http://{bind_host}:{bind_port} with {processes} process(es) "
         f"(store {settings.store_url}; API docs at /docs, web UI at /ui)",
         highlight=False,
     )
+    if processes == 1:
+        application = create_app(settings, workers=workers)
+        uvicorn.run(
+            application, host=bind_host, port=bind_port, log_level=log_level, access_log=False
+        )
+        return
+    # Each process builds its own app from the environment, so the options travel there.
+    os.environ["CINTEL_STORE"] = settings.store_url
+    os.environ["CINTEL_DATA_DIR"] = str(settings.data_dir)
+    if workers is not None:
+        os.environ["CINTEL_SERVER_WORKERS"] = str(workers)
     uvicorn.run(
-        application,
-        host=host or server.host,
-        port=server.port if port is None else port,
+        "cintel.server.app:create_app",
+        factory=True,
+        workers=processes,
+        host=bind_host,
+        port=bind_port,
         log_level=log_level,
         access_log=False,
     )
