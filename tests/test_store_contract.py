@@ -313,6 +313,9 @@ def test_segments_come_back_in_order_with_all_fields(store: Store) -> None:
     assert got[2].attrs == {"x": [1, {"y": 2}]}
     assert got[1].label is None
     assert got[1].attrs == {}
+    bare = store.get_signals(cid, with_segments=False)
+    assert [b.result_key for b in bare] == [sig.result_key] and bare[0].segments == []
+    assert store.get_signals(cid, analyzer=sig.analyzer, with_segments=False)[0].value == sig.value
 
 
 def test_get_signals_versions(store: Store) -> None:

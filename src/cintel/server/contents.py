@@ -141,6 +141,17 @@ def owned(store: Store, content_id: str, tenant: str) -> Content:
     return content
 
 
+def newest_signal(
+    store: Store, content_id: str, tenant: str, analyzer: str, missing: str
+) -> tuple[Content, Signal]:
+    """The tenant's content and its newest ``analyzer`` signal, or 404 ending in ``missing``."""
+    content = owned(store, content_id, tenant)
+    found = store.get_signals(content.id, analyzer=analyzer)
+    if not found:
+        raise NotFoundError(f"content {content_id} has no {missing}")
+    return content, found[0]
+
+
 def _confined(path: str, roots: list[Path]) -> Path:
     try:
         return confine(path, roots)
@@ -310,7 +321,7 @@ def get_content(content_id: str, who: Reader, ctx: Ctx) -> ContentDetail:
     """A content with its sources and the analyzers it has signals of."""
     content = owned(ctx.store, content_id, who.tenant)
     sources = ctx.store.sources_of(content.id, who.tenant)
-    signals = ctx.store.get_signals(content.id)
+    signals = ctx.store.get_signals(content.id, with_segments=False)
     return ContentDetail(
         **ContentOut.of(content).model_dump(),
         sources=[_public_source(s, ctx) for s in sources],
@@ -355,11 +366,8 @@ def get_signals(
 @router.get("/contents/{content_id}/signals/{analyzer}", summary="One signal")
 def get_signal(content_id: str, analyzer: str, who: Reader, ctx: Ctx) -> SignalOut:
     """The newest signal of one analyzer."""
-    content = owned(ctx.store, content_id, who.tenant)
-    found = ctx.store.get_signals(content.id, analyzer=analyzer)
-    if not found:
-        raise NotFoundError(f"content {content_id} has no {analyzer} signal")
-    return SignalOut.of(found[0])
+    _, found = newest_signal(ctx.store, content_id, who.tenant, analyzer, f"{analyzer} signal")
+    return SignalOut.of(found)
 
 
 _TEXT_TYPES = {
@@ -388,15 +396,16 @@ def get_transcript(
     """The transcript as WebVTT, SRT, JSON with words, text or podcast namespace JSON."""
     from cintel.transcripts import redacted, render
 
-    content = owned(ctx.store, content_id, who.tenant)
-    found = ctx.store.get_signals(content.id, analyzer="speech.transcript")
-    if not found:
-        raise NotFoundError(
-            f"content {content_id} has no transcript; submit it with a pipeline that "
-            "includes speech.transcript (podcast, audiobook, video)"
-        )
+    content, found = newest_signal(
+        ctx.store,
+        content_id,
+        who.tenant,
+        "speech.transcript",
+        "transcript; submit it with a pipeline that includes speech.transcript "
+        "(podcast, audiobook, video)",
+    )
     speakers = ctx.store.get_signals(content.id, analyzer="speech.speakers")
-    signal = redacted(found[0], region) if redact else found[0]
+    signal = redacted(found, region) if redact else found
     text = render(signal, format, speakers=speakers[0] if speakers else None)
     return Response(text, media_type=_TEXT_TYPES[format])
 
@@ -415,17 +424,17 @@ def get_chapters(
     """Chapters as podcast namespace JSON Chapters 1.2.0, or the raw signal value."""
     from cintel.transcripts import chapters_json
 
-    content = owned(ctx.store, content_id, who.tenant)
-    found = ctx.store.get_signals(content.id, analyzer="text.chapters")
-    if not found:
-        raise NotFoundError(
-            f"content {content_id} has no chapters; submit it with a pipeline that "
-            "includes text.chapters"
-        )
+    content, found = newest_signal(
+        ctx.store,
+        content_id,
+        who.tenant,
+        "text.chapters",
+        "chapters; submit it with a pipeline that includes text.chapters",
+    )
     if format == "json":
-        text = json.dumps(found[0].value, ensure_ascii=False)
+        text = json.dumps(found.value, ensure_ascii=False)
     else:
-        text = chapters_json(found[0], title=content.metadata.title)
+        text = chapters_json(found, title=content.metadata.title)
     return Response(text, media_type="application/json")
 
 

@@ -131,8 +131,13 @@ class Store(ServiceTables, ABC):
         analyzer: str | None = None,
         version: str | None = None,
         all_versions: bool = False,
+        with_segments: bool = True,
     ) -> list[Signal]:
-        """Signals of a content; the newest per analyzer unless a version or all are asked."""
+        """Signals of a content; the newest per analyzer unless a version or all are asked.
+
+        ``with_segments=False`` leaves segments out (a listing of what a content has
+        need not read a ten-hour transcript's words).
+        """
 
     @abstractmethod
     def signals_by_keys(self, keys: Iterable[str]) -> dict[str, Signal]:

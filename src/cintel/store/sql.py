@@ -502,6 +502,7 @@ class SqlStore(Store):
         analyzer: str | None = None,
         version: str | None = None,
         all_versions: bool = False,
+        with_segments: bool = True,
     ) -> list[Signal]:
         c = schema.signals.c
         with self.engine.connect() as conn:
@@ -513,12 +514,14 @@ class SqlStore(Store):
                     query = query.where(c.version == version)
                 query = query.order_by(c.analyzer, c.created_at.desc())
             elif analyzer:
-                rows = list(conn.execute(_NEWEST_OF_ANALYZER, {"cid": content_id, "a": analyzer}))
-                return self._with_segments(conn, rows)
+                query = _NEWEST_OF_ANALYZER  # built once; its parameters are bound below
             else:
                 newest = self._newest(c.content_id == content_id)
                 query = sa.select(newest).where(newest.c.rank == 1).order_by(newest.c.analyzer)
-            return self._with_segments(conn, list(conn.execute(query)))
+            rows = list(conn.execute(query, {"cid": content_id, "a": analyzer}))
+            if not with_segments:
+                return [self._to_signal(row, []) for row in rows]
+            return self._with_segments(conn, rows)
 
     def signals_by_keys(self, keys: Iterable[str]) -> dict[str, Signal]:
         c = schema.signals.c
