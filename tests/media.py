@@ -6,6 +6,7 @@ import io
 import struct
 import wave
 import zlib
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int
     return write_wav16(path, samples, rate, channels)
 
 
-def _mux_tone(
+def mux_tone(
     container: av.container.OutputContainer, stream: av.AudioStream, seconds: float, rate: int
 ) -> None:
     """Encode a mono tone into ``stream`` and mux it, flushing the encoder at the end."""
@@ -77,7 +78,7 @@ def encode_audio(
     """A mono tone encoded with PyAV (MP3 by default; the container follows the suffix)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
-        _mux_tone(container, stream, seconds, rate)
+        mux_tone(container, stream, seconds, rate)
     return path
 
 
@@ -103,7 +104,7 @@ def encode_video(
         for packet in video.encode(None):
             container.mux(packet)
         if sound is not None:
-            _mux_tone(container, sound, seconds, rate)
+            mux_tone(container, sound, seconds, rate)
     return path
 
 
@@ -142,3 +143,99 @@ def png_declaring(path: Path, width: int, height: int) -> Path:
     )
     path.write_bytes(data)
     return path
+
+
+def shot_frame(seed: int, i: int, size: tuple[int, int]) -> np.ndarray:
+    """Frame ``i`` of a shot: a tinted picture panned slowly with a box moving across it."""
+    width, height = size
+    base = np.asarray(picture(seed, (width + 80, height + 40)), dtype=np.float32)
+    gains = np.random.default_rng(1000 + seed).uniform(0.45, 1.25, 3)
+    base = np.clip(base[:, :: 1 if seed % 2 else -1] * gains, 0, 255).astype(np.uint8)
+    dx, dy = 40 + round(38 * np.sin(i / 40)), 20 + round(18 * np.sin(i / 60))
+    frame = base[dy : dy + height, dx : dx + width].copy()
+    span = max(1, width - 30)
+    x = (i * 5) % (2 * span)
+    x = x if x < span else 2 * span - x
+    frame[20:50, x : x + 30] = (255, 255, 255)
+    return frame
+
+
+def edited_video(
+    path: Path,
+    plan: list[tuple[str, float, int]],
+    fps: int = 25,
+    size: tuple[int, int] = (320, 180),
+) -> tuple[Path, list[tuple[str, float]]]:
+    """An H.264 MP4 cut together from ``plan``; returns it with the true boundaries.
+
+    ``plan`` entries: ``("shot", seconds, seed)`` a shot of a moving picture,
+    ``("cut", 0, 0)`` a hard cut to the next shot, ``("fade", seconds, 0)`` a fade out
+    through black and in again over ``seconds``. A boundary is ``(kind, time)``: a cut at
+    the first frame of the new shot, a fade at the middle of its black frames.
+    """
+    frames: list[np.ndarray] = []
+    truth: list[tuple[str, float]] = []
+    pending: tuple[str, float] | None = None
+    for kind, seconds, seed in plan:
+        if kind == "shot":
+            shot = [shot_frame(seed, i, size) for i in range(round(seconds * fps))]
+            if pending and pending[0] == "fade":
+                ramp = max(2, round(pending[1] * fps * 0.35))
+                for i in range(min(ramp, len(shot))):
+                    shot[i] = (shot[i] * ((i + 1) / (ramp + 1))).astype(np.uint8)
+            elif pending and pending[0] == "cut":
+                truth.append(("cut", len(frames) / fps))
+            frames.extend(shot)
+            pending = None
+        elif kind == "cut":
+            pending = ("cut", 0.0)
+        else:
+            ramp = max(2, round(seconds * fps * 0.35))
+            for i in range(ramp):
+                j = len(frames) - ramp + i
+                frames[j] = (frames[j] * (1 - (i + 1) / (ramp + 1))).astype(np.uint8)
+            black = max(1, round(seconds * fps * 0.3))
+            truth.append(("fade", (len(frames) + (black - 1) / 2) / fps))
+            frames.extend(np.zeros_like(frames[-1]) for _ in range(black))
+            pending = ("fade", seconds)
+    return write_video(path, frames, fps), truth
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: int = 25) -> Path:
+    """An H.264 MP4 of RGB ``height x width x 3`` uint8 frames (even sizes)."""
+    with av.open(str(path), "w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264", rate=fps)
+                stream.width, stream.height, stream.pix_fmt = (
+                    frame.shape[1],
+                    frame.shape[0],
+                    "yuv420p",
+                )
+                stream.options = {"crf": "23", "preset": "veryfast"}
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        if stream is not None:
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+def colour_bars(size: tuple[int, int] = (320, 180)) -> np.ndarray:
+    """SMPTE-like colour bars: seven saturated vertical stripes over a darker strip."""
+    width, height = size
+    colours = [
+        (192, 192, 192),
+        (192, 192, 0),
+        (0, 192, 192),
+        (0, 192, 0),
+        (192, 0, 192),
+        (192, 0, 0),
+        (0, 0, 192),
+    ]
+    frame = np.zeros((height, width, 3), dtype=np.uint8)
+    for i, colour in enumerate(colours):
+        frame[: height * 3 // 4, i * width // 7 : (i + 1) * width // 7] = colour
+    frame[height * 3 // 4 :] = (16, 16, 48)
+    return frame

@@ -7,8 +7,11 @@ They make inputs in code — a corpus of small distinct text files, the
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Sequence
 from pathlib import Path
+
+from PIL import Image
 
 from cintel.analyzers.base import AnalysisInput
 from cintel.media.sniff import detect
@@ -118,3 +121,45 @@ def text_input(
     )
     signals = {"text.extract": document_signal(document, content.id), **(upstream or {})}
     return AnalysisInput(content=content, path=content.location, upstream=signals)
+
+
+def keyframes_input(
+    images: Sequence[Image.Image],
+    artifacts: Artifacts,
+    shot_s: float = 4.0,
+    location: str = "<video>",
+) -> AnalysisInput:
+    """What an image analyzer sees for a video whose shots' keyframes are ``images``.
+
+    Shot ``i`` spans ``[i * shot_s, (i + 1) * shot_s)`` and its keyframe is taken at the
+    middle; the keyframes are stored as JPEG artifacts, as ``video.keyframes`` stores them.
+    """
+    frames = []
+    for shot, image in enumerate(images):
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=92)
+        frames.append(
+            {
+                "shot": shot,
+                "start": shot * shot_s,
+                "end": (shot + 1) * shot_s,
+                "time": (shot + 0.5) * shot_s,
+                "artifact": artifacts.put_bytes(buffer.getvalue()),
+                "width": image.width,
+                "height": image.height,
+            }
+        )
+    digest = hashlib.sha256(repr(frames).encode()).hexdigest()
+    content = Content(
+        id=digest, kind=ContentKind.VIDEO, mime="video/mp4", size=1, location=location
+    )
+    signal = Signal(
+        result_key=digest,
+        content_id=digest,
+        analyzer="video.keyframes",
+        value={"frames": frames, "shots": len(frames)},
+        provenance=Provenance(analyzer="video.keyframes", version="test", config_hash="test"),
+    )
+    return AnalysisInput(
+        content=content, path=location, upstream={"video.keyframes": signal}, artifacts=artifacts
+    )

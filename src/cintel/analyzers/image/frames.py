@@ -1,0 +1,90 @@
+"""The pictures an image analyzer looks at: the image itself, or a video's keyframes.
+
+Image analyzers accept both kinds. On an image they analyse the one picture; on
+a video they need ``video.keyframes`` and analyse each keyframe, so what they
+find (on-screen text, faces, explicit frames) comes back as segments with the
+time codes of the shot the keyframe stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from cintel.analyzers.base import AnalysisInput
+from cintel.config import Limits
+from cintel.media.images import flatten, open_image
+from cintel.model import ContentKind, Segment
+
+KEYFRAMES = "video.keyframes"
+IMAGE_AND_VIDEO = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})
+NEEDS_BY_KIND: dict[ContentKind, tuple[str, ...]] = {ContentKind.VIDEO: (KEYFRAMES,)}
+
+
+@dataclass
+class Frame:
+    """One picture to analyse, with where it sits in a video (None for a still image)."""
+
+    image: Image.Image
+    """RGB, or RGBA for a still image with transparency (``flatten`` it when alpha is moot)."""
+    time: float | None = None
+    """Seconds from the start of the video at which this keyframe was taken."""
+    start: float | None = None
+    end: float | None = None
+    """The shot the keyframe stands for."""
+    shot: int | None = None
+    artifact: str | None = None
+
+    @property
+    def rgb(self) -> Image.Image:
+        """The picture as plain RGB, transparency over white."""
+        return flatten(self.image)
+
+    def segment(
+        self,
+        label: str | None = None,
+        score: float | None = None,
+        text: str | None = None,
+        **attrs: Any,
+    ) -> Segment:
+        """A segment spanning this keyframe's shot, naming the keyframe and its time."""
+        start = self.start if self.start is not None else (self.time or 0.0)
+        end = self.end if self.end is not None else start
+        return Segment(
+            start=start,
+            end=max(start, end),
+            label=label,
+            score=score,
+            text=text,
+            attrs={"shot": self.shot, "time": self.time, "keyframe": self.artifact, **attrs},
+        )
+
+
+def is_video(item: AnalysisInput) -> bool:
+    """Whether the content is a video (analyse keyframes) rather than a still image."""
+    return item.content.kind == ContentKind.VIDEO
+
+
+def load_frames(item: AnalysisInput, limits: Limits | None = None) -> list[Frame]:
+    """The picture of an image content, or each keyframe of a video content, decoded."""
+    if not is_video(item):
+        return [Frame(open_image(item.path, limits, source=item.content.location))]
+    keyframes = item.need(KEYFRAMES).value
+    store = item.artifact_store()
+    frames = []
+    for entry in keyframes.get("frames", []):
+        path = store.local_path(entry["artifact"])
+        image = open_image(path, limits, source=f"{item.content.location} @ {entry['time']:.2f} s")
+        frames.append(
+            Frame(
+                image=flatten(image),
+                time=float(entry["time"]),
+                start=float(entry["start"]),
+                end=float(entry["end"]),
+                shot=int(entry["shot"]),
+                artifact=str(entry["artifact"]),
+            )
+        )
+    return frames

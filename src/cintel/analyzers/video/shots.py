@@ -1,0 +1,237 @@
+"""``video.shots``: shot boundaries (hard cuts and fades through black) with times."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.ndimage import maximum_filter1d, median_filter
+
+from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.analyzers.video.framestats import FrameStats, FrameStatsBuilder, runs
+from cintel.media.video import analysis_size, scan_frames
+from cintel.model import ContentKind, Segment
+
+
+class ShotsConfig(BaseModel):
+    """How frames are compared and what counts as a boundary."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    analysis_width: int = Field(
+        128, ge=32, le=640, description="frames are scaled to this width before comparing"
+    )
+    cut_threshold: float = Field(
+        0.08, gt=0, le=1, description="least frame-to-frame change (0-1) that can be a cut"
+    )
+    cut_ratio: float = Field(
+        4.0,
+        ge=1,
+        description="a cut's change must be this many times the median change around it, "
+        "so fast motion is not mistaken for cuts",
+    )
+    context_s: float = Field(1.0, gt=0, description="half-width of the window for that median")
+    min_shot_s: float = Field(0.3, ge=0, description="boundaries closer than this are merged")
+    black_luma: float = Field(
+        24.0, ge=0, le=255, description="mean luma (0-255) under which a frame is black"
+    )
+    black_spread: float = Field(
+        14.0, ge=0, description="luma standard deviation under which a dark frame is uniform"
+    )
+    min_ramp_frames: int = Field(
+        3, ge=1, description="frames of steadily falling or rising brightness that make a fade"
+    )
+
+
+class Boundary(BaseModel):
+    """Where one shot ends and the next begins."""
+
+    time: float = Field(description="seconds; for a fade, the middle of its darkest stretch")
+    kind: Literal["cut", "fade"]
+    score: float = Field(description="cut: the frame change (0-1); fade: the brightness drop")
+    start: float = Field(description="where the transition begins (a cut: the boundary)")
+    end: float = Field(description="where the transition ends")
+
+
+class Shot(BaseModel):
+    """One continuous shot."""
+
+    index: int
+    start: float
+    end: float
+    transition: Literal["start", "cut", "fade"] = Field(description="how the shot begins")
+
+
+class ShotsOutput(BaseModel):
+    """The shots of a video, the boundaries between them and what was decoded."""
+
+    count: int
+    shots: list[Shot]
+    boundaries: list[Boundary]
+    duration_s: float
+    fps: float
+    frames: int = Field(description="frames decoded")
+    analysis_width: int
+    analysis_height: int
+    frame_stats: str = Field(description="artifact key of the per-frame measures (.npz)")
+
+
+def _cuts(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
+    change = stats.change.astype(np.float64)
+    if len(change) < 2:
+        return []
+    half = max(2, round(fps * config.context_s))
+    baseline = median_filter(change, size=2 * half + 1, mode="nearest")
+    spacing = max(1, round(fps * config.min_shot_s))
+    local_max = change >= maximum_filter1d(change, size=2 * spacing + 1, mode="nearest")
+    hits = np.flatnonzero(
+        (change >= config.cut_threshold) & (change >= config.cut_ratio * baseline) & local_max
+    )
+    return [
+        Boundary(
+            time=float(stats.time[i]),
+            kind="cut",
+            score=round(float(change[i]), 4),
+            start=float(stats.time[i]),
+            end=float(stats.time[i]),
+        )
+        for i in hits
+        if i > 0
+    ]
+
+
+def _ramp(luma: np.ndarray, edge: int, step: int, limit: int) -> int:
+    """How many frames brightness keeps rising moving from ``edge`` in direction ``step``."""
+    count, i = 0, edge
+    while 0 <= i + step < len(luma) and count < limit and luma[i + step] > luma[i] + 0.5:
+        count += 1
+        i += step
+    return count
+
+
+def _fades(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
+    """Stretches of black entered or left by a brightness ramp (a cut to black has none)."""
+    dark = (stats.luma < config.black_luma) & (stats.spread < config.black_spread)
+    limit = max(config.min_ramp_frames, round(fps * 3))
+    out = []
+    for first, last in runs(dark):
+        if first == 0 or last == len(dark) - 1:
+            continue  # fading in at the start or out at the end is not a boundary
+        falling = _ramp(stats.luma, first, -1, limit)
+        rising = _ramp(stats.luma, last, 1, limit)
+        if max(falling, rising) < config.min_ramp_frames:
+            continue
+        before = float(stats.luma[first - falling])
+        after = float(stats.luma[last + rising])
+        out.append(
+            Boundary(
+                time=round(float(stats.time[first] + stats.time[last]) / 2, 4),
+                kind="fade",
+                score=round(
+                    (max(before, after) - float(stats.luma[first : last + 1].min())) / 255, 4
+                ),
+                start=float(stats.time[first - falling]),
+                end=float(stats.time[last + rising]),
+            )
+        )
+    return out
+
+
+def detect_boundaries(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
+    """Cuts and fades found in per-frame measures, in time order, at least ``min_shot_s`` apart."""
+    cuts = _cuts(stats, fps, config)
+    fades = _fades(stats, fps, config)
+    slack = 1.0 / fps if fps else 0.0
+    # Brightness ramps of a fade change every frame a lot; they are not cuts.
+    cuts = [c for c in cuts if not any(f.start - slack <= c.time <= f.end + slack for f in fades)]
+    found = sorted(cuts + fades, key=lambda b: b.time)
+    kept: list[Boundary] = []
+    for boundary in found:
+        if kept and boundary.time - kept[-1].time < config.min_shot_s:
+            if boundary.score > kept[-1].score:
+                kept[-1] = boundary
+            continue
+        kept.append(boundary)
+    return kept
+
+
+def shots_between(boundaries: list[Boundary], duration: float) -> list[Shot]:
+    """The shots that ``boundaries`` cut a video of ``duration`` seconds into."""
+    shots: list[Shot] = []
+    start = 0.0
+    transition: Literal["start", "cut", "fade"] = "start"
+    for boundary in boundaries:
+        if boundary.time <= start:
+            continue
+        shots.append(Shot(index=len(shots), start=start, end=boundary.time, transition=transition))
+        start, transition = boundary.time, boundary.kind
+    shots.append(
+        Shot(
+            index=len(shots),
+            start=start,
+            end=round(max(start, duration), 4),
+            transition=transition,
+        )
+    )
+    return shots
+
+
+class VideoShots(Analyzer):
+    """Shot boundaries of a video: hard cuts and fades through black, with times.
+
+    Every frame is decoded once at a small analysis size (128 px wide by default).
+    A cut is a frame whose change from the previous one (luma pixels and colour
+    histograms) is large both absolutely and against the median change around it,
+    so camera motion and flashes of action are not cuts. A fade is a stretch of
+    uniform black frames entered or left by a steady ramp in brightness; its
+    boundary is the middle of the black. The per-frame measures are kept as an
+    artifact for ``video.blackframes``.
+    """
+
+    name = "video.shots"
+    version = "1.0.0"
+    kinds = frozenset({ContentKind.VIDEO})
+    Config = ShotsConfig
+    Output = ShotsOutput
+    resources = Resources(cpu=1, memory_mb=256, batch_size=1)
+
+    def analyze(self, item: AnalysisInput) -> Result:
+        assert isinstance(self.config, ShotsConfig)
+        info, frames = scan_frames(
+            item.path,
+            width=self.config.analysis_width,
+            limits=self.limits,
+            source=item.content.location,
+        )
+        builder = FrameStatsBuilder()
+        for seconds, frame in frames:
+            builder.add(seconds, frame)
+        stats = builder.build()
+        fps = info.fps or (len(stats) / max(float(stats.time[-1] - stats.time[0]), 1e-6))
+        duration = float(stats.time[-1]) + 1.0 / fps
+        boundaries = detect_boundaries(stats, fps, self.config)
+        shots = shots_between(boundaries, duration)
+        width, height = analysis_size(info.width, info.height, self.config.analysis_width)
+        key = item.artifact_store().put_bytes(stats.to_bytes())
+        segments = [
+            Segment(
+                start=s.start,
+                end=s.end,
+                label="shot",
+                attrs={"index": s.index, "transition": s.transition},
+            )
+            for s in shots
+        ]
+        value = ShotsOutput(
+            count=len(shots),
+            shots=shots,
+            boundaries=boundaries,
+            duration_s=round(duration, 4),
+            fps=round(fps, 4),
+            frames=len(stats),
+            analysis_width=width,
+            analysis_height=height,
+            frame_stats=key,
+        )
+        return Result(value=value, segments=segments)

@@ -1,0 +1,270 @@
+"""Decode video frames with PyAV: only the frames an analyzer needs, at the size it needs.
+
+Two ways in:
+
+- ``scan_frames`` decodes every frame once, in order, scaled down by FFmpeg's
+  scaler to a small analysis size (shot detection, black and frozen frames).
+  Memory is one small frame at a time, whatever the length.
+- ``frames_at`` decodes the frames nearest to chosen times at a bounded size
+  (keyframes). It decodes forward between close targets and seeks to the
+  preceding keyframe for distant ones, so a 10-hour video with a few hundred
+  shots is not decoded end to end.
+
+Both raise ``BadInputError`` naming the file and what went wrong: no video
+stream (an audio-only file), no frames, corrupt data, over the duration limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from cintel.config import Limits
+from cintel.errors import BadInputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The first video stream of a file, as its headers describe it."""
+
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    codec: str
+    frames: int
+    """Frame count from the header, or estimated from duration and rate; 0 when unknown."""
+
+
+def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
+    """An even width x height of about ``target_width`` wide with the source's aspect ratio."""
+    target_width = min(target_width, width) if width > 0 else target_width
+    w = max(2, target_width - target_width % 2)
+    h = max(2, round(w * height / max(width, 1)))
+    return w, h - h % 2
+
+
+def _open(path: str | Path, label: str) -> Any:
+    import av
+
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise BadInputError(
+            f"cannot be opened as a video ({exc}); re-encode it to a common format (H.264 MP4)",
+            source=label,
+        ) from exc
+
+
+def _video_stream(container: Any, label: str) -> Any:
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise BadInputError(
+        "has no video stream (it is audio only, or its only picture is cover art); "
+        "analyse it with an audio pipeline such as 'podcast' or 'audio'",
+        source=label,
+    )
+
+
+def _stream_info(container: Any, stream: Any, label: str, limits: Limits) -> VideoInfo:
+    ctx = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / 1_000_000
+    else:
+        duration = 0.0
+    if duration > limits.max_duration_s:
+        raise BadInputError(
+            f"lasts {duration:.0f} s, over the limit of {limits.max_duration_s:.0f} s "
+            "(CINTEL_LIMIT_MAX_DURATION_S)",
+            source=label,
+        )
+    width, height = ctx.width or 0, ctx.height or 0
+    if width <= 0 or height <= 0:
+        raise BadInputError(
+            f"declares a {width} x {height} video stream; the header is broken: re-encode it",
+            source=label,
+        )
+    if width * height > limits.max_image_pixels:
+        raise BadInputError(
+            f"has {width} x {height} frames, over the pixel limit of "
+            f"{limits.max_image_pixels:,} (CINTEL_LIMIT_MAX_IMAGE_PIXELS)",
+            source=label,
+        )
+    frames = stream.frames or (round(duration * fps) if fps and duration else 0)
+    return VideoInfo(
+        width=width,
+        height=height,
+        fps=fps,
+        duration_s=duration,
+        codec=ctx.codec.canonical_name if ctx.codec else "unknown",
+        frames=int(frames),
+    )
+
+
+def video_info(
+    path: str | Path, limits: Limits | None = None, source: str | None = None
+) -> VideoInfo:
+    """The first video stream's size, rate, duration and codec, from the headers."""
+    label = source or str(path)
+    container = _open(path, label)
+    with container:
+        return _stream_info(container, _video_stream(container, label), label, limits or Limits())
+
+
+def _frame_time(frame: Any, index: int, fps: float) -> float:
+    if frame.time is not None:
+        return float(frame.time)
+    return index / fps if fps else float(index)
+
+
+def scan_frames(
+    path: str | Path,
+    width: int = 128,
+    pixel_format: str = "rgb24",
+    limits: Limits | None = None,
+    source: str | None = None,
+    threads: int = 0,
+) -> tuple[VideoInfo, Iterator[tuple[float, np.ndarray]]]:
+    """Every frame in presentation order as ``(seconds, array)``, scaled to about ``width``.
+
+    Arrays are ``height x width x 3`` uint8 for ``rgb24`` or ``height x width`` for
+    ``gray``. The info comes first so callers can size their buffers; the iterator
+    owns the open file and closes it when exhausted or garbage-collected.
+    ``threads`` is FFmpeg's decoding thread count (0: as many as it likes).
+    """
+    import av
+
+    label = source or str(path)
+    limits = limits or Limits()
+    container = _open(path, label)
+    try:
+        stream = _video_stream(container, label)
+        info = _stream_info(container, stream, label, limits)
+    except BaseException:
+        container.close()
+        raise
+    stream.thread_type = "AUTO"
+    if threads:
+        stream.codec_context.thread_count = threads
+    out_w, out_h = analysis_size(info.width, info.height, width)
+
+    def frames() -> Iterator[tuple[float, np.ndarray]]:
+        index = 0
+        last = 0.0
+        try:
+            for frame in container.decode(stream):
+                seconds = _frame_time(frame, index, info.fps)
+                if seconds > limits.max_duration_s:
+                    raise BadInputError(
+                        f"plays past {limits.max_duration_s:.0f} s, over the duration limit "
+                        "(CINTEL_LIMIT_MAX_DURATION_S)",
+                        source=label,
+                    )
+                array = frame.to_ndarray(
+                    width=out_w, height=out_h, format=pixel_format, interpolation="AREA"
+                )
+                last = seconds
+                index += 1
+                yield seconds, array
+        except av.FFmpegError as exc:
+            raise BadInputError(
+                f"is corrupt after {last:.2f} s of video ({exc}); re-download or re-encode it",
+                source=label,
+            ) from exc
+        finally:
+            container.close()
+        if index == 0:
+            raise BadInputError(
+                "has a video stream with no decodable frames; re-encode it", source=label
+            )
+
+    return info, frames()
+
+
+def _to_image(frame: Any, max_side: int) -> Image.Image:
+    width, height = frame.width, frame.height
+    scale = min(1.0, max_side / max(width, height))
+    if scale < 1.0:
+        w = max(2, round(width * scale))
+        h = max(2, round(height * scale))
+        return frame.to_image(width=w - w % 2, height=h - h % 2, interpolation="AREA")
+    return frame.to_image()
+
+
+def frames_at(
+    path: str | Path,
+    times: Sequence[float],
+    max_side: int = 1280,
+    limits: Limits | None = None,
+    source: str | None = None,
+    seek_gap_s: float = 8.0,
+) -> list[tuple[float, Image.Image]]:
+    """The frame shown at each of ``times`` (seconds), as RGB images at most ``max_side``.
+
+    Targets are visited in time order. When the next target is more than
+    ``seek_gap_s`` ahead, the decoder seeks to the keyframe before it instead of
+    decoding everything in between. Returns ``(actual frame time, image)`` pairs in
+    the order of ``times``; a target past the last frame gets the last frame.
+    """
+    import av
+
+    label = source or str(path)
+    limits = limits or Limits()
+    if not times:
+        return []
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    found: dict[int, tuple[float, Image.Image]] = {}
+    container = _open(path, label)
+    with container:
+        stream = _video_stream(container, label)
+        info = _stream_info(container, stream, label, limits)
+        stream.thread_type = "AUTO"
+        half_frame = 0.5 / info.fps if info.fps else 0.0
+        decoder: Iterator[Any] | None = None
+        position = -1.0
+        previous: tuple[float, Any] | None = None
+        index = 0
+        try:
+            for slot in order:
+                target = max(0.0, float(times[slot]))
+                if decoder is None or target - position > seek_gap_s or target < position:
+                    offset = int(target / float(stream.time_base)) if stream.time_base else 0
+                    container.seek(offset, stream=stream, backward=True, any_frame=False)
+                    decoder = container.decode(stream)
+                    previous = None
+                chosen = None
+                for frame in decoder:
+                    seconds = _frame_time(frame, index, info.fps)
+                    index += 1
+                    position = seconds
+                    if seconds + half_frame >= target:
+                        chosen = (seconds, frame)
+                        previous = chosen
+                        break
+                    previous = (seconds, frame)
+                if chosen is None:
+                    if previous is None:
+                        raise BadInputError(
+                            f"has no decodable frame at or before {target:.2f} s", source=label
+                        )
+                    chosen = previous
+                    decoder = None
+                found[slot] = (chosen[0], _to_image(chosen[1], max_side))
+        except av.FFmpegError as exc:
+            raise BadInputError(
+                f"cannot be decoded near {position:.2f} s ({exc}); re-download or re-encode it",
+                source=label,
+            ) from exc
+    return [found[i] for i in range(len(times))]
