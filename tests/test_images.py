@@ -77,3 +77,22 @@ def test_bounded_only_scales_down() -> None:
     image = Image.new("RGB", (4000, 1000))
     assert bounded(image, 1000).size == (1000, 250)
     assert bounded(image, 8000) is image
+
+
+def test_probe_reports_the_file_as_stored_and_as_shown(tmp_path: Path) -> None:
+    from cintel.analyzers.image.probe import ImageProbe
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90°: the stored 200 x 100 displays as 100 x 200
+    picture(5, (200, 100)).save(tmp_path / "turned.jpg", exif=exif, quality=90)
+    out = ImageProbe().analyze(analysis_input(tmp_path / "turned.jpg"))
+    assert (out.format, out.width, out.height, out.orientation) == ("JPEG", 100, 200, 6)
+    assert (out.mode, out.frames, out.has_alpha) == ("RGB", 1, False)
+    frames = [Image.new("RGBA", (30, 20), (0, 0, 255, 128)) for _ in range(3)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    out = ImageProbe().analyze(analysis_input(tmp_path / "anim.png"))
+    assert (out.format, out.frames, out.has_alpha, out.orientation) == ("PNG", 3, True, None)
+    data = (tmp_path / "turned.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadInputError, match=r"cut\.jpg: is a JPEG image that cannot be decoded"):
+        ImageProbe().analyze(analysis_input(tmp_path / "cut.jpg"))

@@ -53,7 +53,8 @@ def test_auto_dispatches_by_kind() -> None:
     text = [s.name for s in auto.steps_for(ContentKind.TEXT)]
     assert text[0] == "text.extract" and {"text.summary", "text.pii"} <= set(text)
     assert not any(name.startswith(("audio.", "speech.")) for name in text)
-    assert [s.name for s in auto.steps_for(ContentKind.IMAGE)] == ["image.hash"]
+    image_steps = [s.name for s in auto.steps_for(ContentKind.IMAGE)]
+    assert image_steps[:2] == ["image.probe", "image.hash"] and "image.ocr" in image_steps
     audio = [s.name for s in auto.steps_for(ContentKind.AUDIO)]
     assert audio == [s.name for s in load_pipeline("podcast").steps]
     assert {"media.probe", "audio.loudness", "speech.transcript"} <= set(audio)

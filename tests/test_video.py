@@ -231,3 +231,32 @@ def test_corrupt_and_empty_videos_are_bad_input(tmp_path: Path) -> None:
         mux_tone(container, sound, 1.0, 22050)
     with pytest.raises(BadInputError, match=r"empty\.mp4"):
         VideoShots().analyze(_item(empty, tmp_path))
+
+
+def test_a_batch_of_videos_records_bad_ones_and_finishes_the_rest(tmp_path: Path) -> None:
+    from cintel.analyzers import registry
+    from cintel.config import Settings
+    from cintel.pipeline.spec import Pipeline, resolve_steps
+    from cintel.run import run_pipeline
+    from cintel.store import open_store
+
+    good, _ = edited_video(tmp_path / "good.mp4", EDIT[:5], fps=FPS)
+    data = good.read_bytes()
+    noise = np.random.default_rng(1).integers(0, 256, len(data) // 2, dtype=np.uint8)
+    (tmp_path / "garbled.mp4").write_bytes(data[: len(data) // 2] + bytes(noise))
+    voice = encode_audio(tmp_path / "voice.mp4", 1.0, codec="aac")
+    names = ["video.shots", "video.keyframes", "video.blackframes", "image.quality"]
+    pipe = Pipeline(name="video-test", steps=resolve_steps({n: {} for n in names}, registry))
+    settings = Settings(data_dir=tmp_path / "data", workers=1, retry_backoff_s=0)
+    report = run_pipeline([str(good), str(tmp_path / "garbled.mp4"), str(voice)], pipe, settings)
+    failed = {Path(f.source or "").name: f for f in report.failures}
+    assert set(failed) == {"garbled.mp4"}
+    assert failed["garbled.mp4"].category == "bad_input"
+    assert "garbled.mp4" in failed["garbled.mp4"].message
+    with open_store(settings.store_url) as store:
+        done = {
+            Path(c.location).name: {s.analyzer for s in store.get_signals(c.id)}
+            for c in store.list_contents()
+        }
+    assert done["good.mp4"] == set(names)
+    assert done["voice.mp4"] == set()  # an audio content: no video analyzer applies to it

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cintel.analyzers import registry
 from cintel.config import Settings
+from cintel.duplicates_cli import duplicates
 from cintel.errors import CintelError
 from cintel.models import model_registry
 from cintel.pipeline import builtin_names, load_pipeline
@@ -1228,6 +1229,9 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
     else:
         clicks.append(vendored.ClickException)
     return tuple(clicks), (click.exceptions.Abort,)
+
+
+app.command()(duplicates)
 
 
 def main() -> None:

@@ -31,6 +31,14 @@ from cintel.jobs import new_job
 from cintel.media.sniff import detect
 from cintel.model import Content, ContentKind, ContentMetadata, Job, Signal, Source
 from cintel.pipeline.spec import builtin_names
+from cintel.search.hashes import (
+    DEFAULT_DISTANCE,
+    HASH_ANALYZER,
+    MAX_DISTANCE,
+    NearDuplicate,
+    shared_near_duplicates,
+    signal_hashes,
+)
 from cintel.server.context import Ctx, Reader, ServiceContext, Writer
 from cintel.store import Store
 
@@ -360,14 +368,40 @@ def get_signals(
     """The newest signal per analyzer (or every version), with segments and provenance."""
     content = owned(ctx.store, content_id, who.tenant)
     signals = ctx.store.get_signals(content.id, analyzer=analyzer, all_versions=all_versions)
-    return [SignalOut.of(s) for s in signals]
+    return [_signal_out(s, who.tenant, ctx) for s in signals]
 
 
 @router.get("/contents/{content_id}/signals/{analyzer}", summary="One signal")
 def get_signal(content_id: str, analyzer: str, who: Reader, ctx: Ctx) -> SignalOut:
     """The newest signal of one analyzer."""
     _, found = newest_signal(ctx.store, content_id, who.tenant, analyzer, f"{analyzer} signal")
-    return SignalOut.of(found)
+    return _signal_out(found, who.tenant, ctx)
+
+
+def _signal_out(sig: Signal, tenant: str, ctx: ServiceContext) -> SignalOut:
+    """The public view of a signal; an image.hash signal also names the tenant's near
+    duplicates of the image, found as it is read (a stored list would go stale)."""
+    out = SignalOut.of(sig)
+    hashes = signal_hashes(sig.value) if sig.analyzer == HASH_ANALYZER else []
+    if hashes:
+        near = shared_near_duplicates(ctx.store).near_hashes(hashes, tenant, exclude=sig.content_id)
+        out.value = {**out.value, "near_duplicates": [n.model_dump() for n in near]}
+    return out
+
+
+@router.get("/contents/{content_id}/duplicates", summary="Near-duplicate images")
+def get_duplicates(
+    content_id: str,
+    who: Reader,
+    ctx: Ctx,
+    distance: Annotated[int, Query(ge=0, le=MAX_DISTANCE)] = DEFAULT_DISTANCE,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[NearDuplicate]:
+    """The tenant's images whose perceptual hashes (image.hash) are within ``distance``
+    bits (of 64) of this image's, closest first: resized, recompressed, slightly
+    cropped or colour-shifted copies."""
+    content = owned(ctx.store, content_id, who.tenant)
+    return shared_near_duplicates(ctx.store).near(content.id, who.tenant, distance, limit)
 
 
 _TEXT_TYPES = {

@@ -16,11 +16,14 @@ works when its input size and anchor count match one of these anchor grids.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import math
+import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,14 +216,33 @@ def weighted_nms(
     return faces
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 while loading (LiteRT announces
+    its CPU delegate there on every load, which would clutter command output)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with Path(os.devnull).open("wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _litert_interpreter(path: Path, threads: int) -> Any:
     try:
         litert = importlib.import_module("ai_edge_litert.interpreter")
     except ImportError as exc:
         raise MissingDependencyError("face detection", "ai-edge-litert", "vision") from exc
     try:
-        interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"{path} cannot be loaded as a TensorFlow Lite model: {exc}") from exc
     return interpreter

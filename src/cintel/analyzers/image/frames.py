@@ -19,8 +19,14 @@ from cintel.media.images import flatten, open_image
 from cintel.model import ContentKind, Segment
 
 KEYFRAMES = "video.keyframes"
+PROBE = "image.probe"
 IMAGE_AND_VIDEO = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})
-NEEDS_BY_KIND: dict[ContentKind, tuple[str, ...]] = {ContentKind.VIDEO: (KEYFRAMES,)}
+NEEDS_BY_KIND: dict[ContentKind, tuple[str, ...]] = {
+    ContentKind.IMAGE: (PROBE,),
+    ContentKind.VIDEO: (KEYFRAMES,),
+}
+"""An image is probed (decoded once, so a broken file is one failure) before any image
+analyzer reads it; a video's keyframes are chosen first."""
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""``image.hash``: perceptual hashes (DCT pHash and gradient dHash) for near-duplicate search."""
+"""``image.hash``: perceptual hashes (DCT pHash and gradient dHash) for near-duplicate search.
+
+Besides the hashes of the whole picture, ``phash_inner`` hashes the picture
+without a thin border: a copy cropped by a few percent on each side hashes
+close to it, where its whole-picture hash may be a dozen bits away
+(``cintel.search.hashes`` compares both).
+"""
 
 from __future__ import annotations
 
@@ -11,23 +17,43 @@ from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
 from cintel.media.images import open_image
 from cintel.model import ContentKind
 
+# Copies cropped by 3-5% per side hash within a few bits of this inner part of the
+# original (their whole-picture hashes are often 10-20 bits apart).
+INNER_TRIM = 0.04
+
 
 class ImageHashConfig(BaseModel):
     """Hash size: ``hash_size`` x ``hash_size`` bits per hash."""
 
     model_config = ConfigDict(extra="forbid")
 
-    hash_size: int = Field(8, ge=4, le=32)
+    hash_size: int = Field(
+        8,
+        ge=4,
+        le=32,
+        description="bits per side of each hash; near-duplicate lookup reads 8 (64-bit hashes)",
+    )
 
 
 class ImageHashOutput(BaseModel):
     """Perceptual hashes as hex strings, with the image's size."""
 
-    phash: str
-    dhash: str
-    bits: int
+    phash: str = Field(description="DCT hash of the whole picture, hex")
+    dhash: str = Field(description="gradient hash of the whole picture, hex")
+    phash_inner: str | None = Field(
+        None,
+        description="DCT hash of the picture without a border of "
+        f"{INNER_TRIM:.0%} of its width and height on each side (absent before 1.1.0)",
+    )
+    bits: int = Field(description="bits per hash")
     width: int
     height: int
+
+
+def inner(image: Image.Image) -> Image.Image:
+    """The picture without a border of ``INNER_TRIM`` of its width and height on each side."""
+    dx, dy = round(image.width * INNER_TRIM), round(image.height * INNER_TRIM)
+    return image.crop((dx, dy, image.width - dx, image.height - dy))
 
 
 def _bits_to_hex(bits: np.ndarray) -> str:
@@ -63,13 +89,15 @@ def hamming(a: str, b: str) -> int:
 
 
 class ImageHash(Analyzer):
-    """Perceptual hashes of an image (pHash and dHash) that stay close under resizing,
-    recompression and small colour changes, for near-duplicate detection.
+    """Perceptual hashes of an image (pHash and dHash, and a pHash of its inner part) that
+    stay close under resizing, recompression, small crops and small colour changes, for
+    near-duplicate detection.
     """
 
     name = "image.hash"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = frozenset({ContentKind.IMAGE})
+    needs = ("image.probe",)
     Config = ImageHashConfig
     Output = ImageHashOutput
     resources = Resources(cpu=1, memory_mb=256)
@@ -86,6 +114,7 @@ class ImageHash(Analyzer):
         return ImageHashOutput(
             phash=phash(image, size),
             dhash=dhash(image, size),
+            phash_inner=phash(inner(image), size),
             bits=size * size,
             width=image.width,
             height=image.height,
