@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python bench/audio.py
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/vision.py
 
 samples: setup
 	$(BIN)/python scripts/make_samples.py

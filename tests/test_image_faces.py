@@ -12,14 +12,13 @@ from PIL import Image
 from cintel.analyzers.image.blazeface import (
     GRIDS,
     REGISTRY_NAMES,
-    file_sha256,
     packaged_model,
     tile_boxes,
     weighted_nms,
 )
 from cintel.analyzers.image.faces import FacesOutput, ImageFaces
 from cintel.errors import ConfigError, ModelError
-from cintel.models import model_registry
+from cintel.models import files_checksum, model_registry
 from cintel.store.artifacts import Artifacts
 from cintel.testing import analysis_input, keyframes_input
 from tests.media import picture
@@ -110,7 +109,7 @@ def test_astronaut_has_one_face_over_her_head(analyzer: ImageFaces, samples: Pat
     assert out.largest_face_fraction == face.area_fraction
     assert (out.width, out.height, out.frames, out.frames_with_faces) == (512, 512, 1, 1)
     assert result.model_id == "blazeface-full-range"
-    assert result.model_checksum == file_sha256(packaged_model("full_range"))
+    assert result.model_checksum == model_registry.get("blazeface-full-range").checksum
     assert result.segments == []
 
 
@@ -211,7 +210,7 @@ def test_other_models_and_a_local_model_file(samples: Path) -> None:
         assert result.value.count == 1
         assert result.value.faces[0].box == pytest.approx(full.faces[0].box, abs=12)
     assert local.model_id == str(sparse)
-    assert local.model_checksum == file_sha256(sparse)
+    assert local.model_checksum == files_checksum([sparse])
     assert len({short.model_checksum, back.model_checksum, local.model_checksum}) == 3
 
 

@@ -83,7 +83,9 @@ def test_shots_find_cuts_within_a_frame_and_fades_within_half_a_second(tmp_path:
     assert value.count == len(value.shots) == len(value.boundaries) + 1
     assert value.shots[0].start == 0 and value.shots[-1].end == pytest.approx(value.duration_s)
     assert [s.label for s in result.segments] == ["shot"] * value.count
-    assert value.analysis_width == 128 and value.frames == round(value.duration_s * FPS)
+    with av.open(str(path)) as container:
+        encoded = container.streams.video[0].frames
+    assert value.analysis_width == 128 and value.frames == encoded
 
 
 def test_camera_motion_alone_gives_one_shot(tmp_path: Path) -> None:
@@ -124,11 +126,43 @@ def test_keyframes_cap_keeps_the_longest_shots(tmp_path: Path) -> None:
 
 
 def test_frames_at_seeks_and_returns_frames_in_request_order(tmp_path: Path) -> None:
-    frames = [np.full((64, 96, 3), i * 8 % 256, dtype=np.uint8) for i in range(30 * FPS // 10)]
+    frames = [np.full((64, 96, 3), i * 3, dtype=np.uint8) for i in range(3 * FPS)]
     path = write_video(tmp_path / "ramp.mp4", frames, FPS)
-    got = frames_at(path, [2.0, 0.2, 8.0], max_side=48, seek_gap_s=1.0)
-    assert [round(t, 2) for t, _ in got] == [2.0, 0.2, 2.96]  # past the end: the last frame
-    assert all(max(image.size) == 48 for _, image in got)
+    targets = [2.0, 0.2, 8.0, 0.4, 0.4, 0.41, 1.0]
+    got = frames_at(path, targets, max_side=48, seek_gap_s=1.0)
+    times = [round(t, 2) for t, _ in got]
+    assert times == [2.0, 0.2, 2.96, 0.4, 0.4, 0.4, 1.0]  # past the end: the last frame
+    for (time, image), target in zip(got, targets, strict=True):
+        shown = float(np.asarray(image, dtype=np.float32).mean())
+        assert shown == pytest.approx(round(time * FPS) * 3, abs=4), target  # the right frame
+        assert max(image.size) == 48
+
+
+def test_times_count_from_the_start_of_the_file(tmp_path: Path) -> None:
+    # MPEG-TS files start their clocks late; shots and keyframes are timed from the start.
+    path, truth = edited_video(tmp_path / "late.ts", EDIT[:3], fps=FPS)
+    with av.open(str(path)) as container:
+        assert container.start_time and container.start_time > 0
+    item = _item(path, tmp_path)
+    shots = VideoShots().analyze(item)
+    assert [b.time for b in shots.value.boundaries] == pytest.approx(
+        [t for _, t in truth], abs=0.05
+    )
+    keyframes = VideoKeyframes().analyze(_with(item, "video.shots", shots)).value
+    assert keyframes.frames[0].time < shots.value.shots[0].end
+
+
+def test_a_zero_length_shot_still_gets_its_keyframe(tmp_path: Path) -> None:
+    path, _ = edited_video(tmp_path / "edit.mp4", EDIT[:3], fps=FPS)
+    item = _item(path, tmp_path)
+    shots = VideoShots().analyze(item)
+    value = shots.value.model_copy(deep=True)
+    value.shots.insert(1, value.shots[1].model_copy(update={"end": value.shots[1].start}))
+    squeezed = Result(value=value, segments=shots.segments)
+    frames = VideoKeyframes().analyze(_with(item, "video.shots", squeezed)).value.frames
+    assert len(frames) == len(value.shots)
+    (point,) = [f for f in frames if f.start == f.end]
+    assert point.time == pytest.approx(point.start, abs=0.05)
 
 
 def test_black_frozen_bars_and_slate(tmp_path: Path) -> None:

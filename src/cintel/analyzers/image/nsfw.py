@@ -17,7 +17,7 @@ to 0.4): treat "questionable" as "worth a human look".
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,10 +33,9 @@ from cintel.analyzers.image.frames import (
     is_video,
     load_frames,
 )
-from cintel.analyzers.image.ocr import files_checksum
 from cintel.errors import MissingDependencyError, ModelError
 from cintel.model import Segment
-from cintel.models import model_registry
+from cintel.models import files_checksum, model_registry
 
 MODEL = "open-nsfw"
 RESIZE = 256
@@ -154,14 +153,26 @@ class ImageNSFW(Analyzer):
         self.session = open_session(path, threads=max(1, int(self.resources.cpu)))
         self.input_name = self.session.get_inputs()[0].name
 
-    def scores(self, images: Sequence[Image.Image]) -> list[float]:
-        """The probability of explicit content of each picture, in one run per ``BATCH``."""
+    def scores(self, images: Iterable[Image.Image]) -> list[float]:
+        """The probability of explicit content of each picture, in one run per ``BATCH``.
+
+        Pictures are reduced to the model's input as they come, so an iterator of a
+        video's keyframes holds one batch of small inputs at a time, not every frame.
+        """
         out: list[float] = []
-        for start in range(0, len(images), BATCH):
-            batch = np.stack([prepare(image) for image in images[start : start + BATCH]])
-            (probabilities,) = self.session.run(None, {self.input_name: batch})
-            out += [float(p) for p in probabilities[:, 1]]
+        batch: list[np.ndarray] = []
+        for image in images:
+            batch.append(prepare(image))
+            if len(batch) == BATCH:
+                out += self._run(batch)
+                batch = []
+        if batch:
+            out += self._run(batch)
         return out
+
+    def _run(self, batch: list[np.ndarray]) -> list[float]:
+        (probabilities,) = self.session.run(None, {self.input_name: np.stack(batch)})
+        return [float(p) for p in probabilities[:, 1]]
 
     def rating(self, score: float) -> Rating:
         """The rating a score falls in under the configured thresholds."""
@@ -174,7 +185,7 @@ class ImageNSFW(Analyzer):
 
     def analyze(self, item: AnalysisInput) -> Result:
         frames = load_frames(item, self.limits)
-        return self._result(item, frames, self.scores([frame.rgb for frame in frames]))
+        return self._result(item, frames, self.scores(frame.rgb for frame in frames))
 
     def analyze_batch(self, items: Sequence[AnalysisInput]) -> list[Result | BaseModel | Exception]:
         """Score the pictures of every item in shared model runs; an item that cannot be
@@ -185,7 +196,7 @@ class ImageNSFW(Analyzer):
                 loaded.append(load_frames(item, self.limits))
             except Exception as exc:
                 loaded.append(exc)
-        pictures = [frame.rgb for frames in loaded if isinstance(frames, list) for frame in frames]
+        pictures = (frame.rgb for frames in loaded if isinstance(frames, list) for frame in frames)
         scores = iter(self.scores(pictures))
         out: list[Result | BaseModel | Exception] = []
         for item, frames in zip(items, loaded, strict=True):

@@ -13,7 +13,6 @@ are mapped back to the pixels of the picture as oriented by its EXIF data.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_vid
 from cintel.errors import MissingDependencyError, ModelError
 from cintel.media.images import bounded
 from cintel.model import Segment
-from cintel.models import model_registry
+from cintel.models import files_checksum, model_registry
 
 MODEL = "rapidocr-ppocrv6-small"
 TEXT_LABEL = "text"
@@ -121,17 +120,6 @@ class _ModelFiles:
     rec: Path
     rec_keys: Path | None
     model_id: str
-
-
-def files_checksum(paths: Sequence[Path]) -> str:
-    """SHA-256 over the files in order, name then bytes of each (as the model registry does)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _local_file(path: str | None, what: str) -> Path | None:

@@ -75,9 +75,9 @@ def frame_measures(image: Image.Image) -> tuple[float, float]:
 
 def candidate_times(start: float, end: float, count: int, margin: float) -> list[float]:
     """``count`` times spread over the middle of a shot, away from its transitions."""
-    length = end - start
-    if count == 1 or length <= 0:
-        return [start + length / 2]
+    length = max(0.0, end - start)
+    if count == 1 or length == 0:
+        return [start + length / 2] * count
     lo, hi = start + length * margin, end - length * margin
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
 
