@@ -241,3 +241,29 @@ def print_table(metrics: list[Metric], title: str = "cintel core benchmarks") ->
         row[-1] = f"[{style}]{row[-1]}[/]" if style else row[-1]
         table.add_row(*row)
     Console(width=200).print(table)
+
+
+def report(
+    metrics: list[Metric],
+    title: str,
+    out: Path,
+    before: dict[str, Any],
+    started: float,
+    details: dict[str, Any],
+) -> None:
+    """Print the table and the targets met, and write the JSON document to ``out``."""
+    import json
+
+    print_table(metrics, title)
+    targets = [m for m in metrics if m.target is not None]
+    print(f"targets: {sum(m.status == 'PASS' for m in targets)}/{len(targets)} met")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "environment_before": before,
+        "environment_after": environment(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "metrics": [m.as_dict() for m in metrics],
+        "details": details,
+    }
+    out.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"wrote {out}")

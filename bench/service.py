@@ -61,7 +61,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, ROOT, Metric, environment, print_table, timed
+from bench.common import RESULTS, ROOT, Metric, environment, report, timed
 
 PG_URL = os.environ.get("CINTEL_BENCH_PG", "postgresql://127.0.0.1:5432/test")
 NATS_URL = os.environ.get("CINTEL_BENCH_NATS", "nats://127.0.0.1:4222")
@@ -1766,20 +1766,9 @@ def main() -> None:
     before = environment()
     details: dict[str, Any] = {}
     metrics = run(args.quick, args.only, not args.no_postgres, args.workdir, details)
-    print_table(metrics, f"cintel service benchmarks{' (quick)' if args.quick else ''}")
-    targets = [m for m in metrics if m.target is not None]
-    print(f"targets: {sum(m.status == 'PASS' for m in targets)}/{len(targets)} met")
     out = args.out or RESULTS / ("service-quick.json" if args.quick else "service.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "environment_before": before,
-        "environment_after": environment(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "metrics": [m.as_dict() for m in metrics],
-        "details": details,
-    }
-    out.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    title = f"cintel service benchmarks{' (quick)' if args.quick else ''}"
+    report(metrics, title, out, before, started, details)
 
 
 if __name__ == "__main__":

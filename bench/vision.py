@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -50,7 +49,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from bench.common import RESULTS, Metric, environment, print_table, timed
+from bench.common import RESULTS, Metric, environment, report, timed
 from bench.service import percentile, rss_mb
 
 TENANT = "bench"
@@ -683,20 +682,9 @@ def main() -> None:
     before = environment()
     details: dict[str, Any] = {}
     metrics = run(args.quick, args.only, args.workdir, details)
-    print_table(metrics, f"cintel vision benchmarks{' (quick)' if args.quick else ''}")
-    targets = [m for m in metrics if m.target is not None]
-    print(f"targets: {sum(m.status == 'PASS' for m in targets)}/{len(targets)} met")
     out = args.out or RESULTS / ("vision-quick.json" if args.quick else "vision.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "environment_before": before,
-        "environment_after": environment(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "metrics": [m.as_dict() for m in metrics],
-        "details": details,
-    }
-    out.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    title = f"cintel vision benchmarks{' (quick)' if args.quick else ''}"
+    report(metrics, title, out, before, started, details)
 
 
 if __name__ == "__main__":
