@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.fft import dctn
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
-from cintel.media.images import open_image
+from cintel.media.images import flatten, open_image
 from cintel.model import ContentKind
 
 # Copies cropped by 3-5% per side hash within a few bits of this inner part of the
@@ -104,12 +104,8 @@ class ImageHash(Analyzer):
 
     def analyze(self, item: AnalysisInput) -> ImageHashOutput:
         assert isinstance(self.config, ImageHashConfig)
-        image = open_image(item.path, self.limits, source=item.content.location)
-        if image.mode == "RGBA":
-            # Hash what a viewer sees: transparent areas over white.
-            backdrop = Image.new("RGB", image.size, (255, 255, 255))
-            backdrop.paste(image, mask=image.getchannel("A"))
-            image = backdrop
+        # Hash what a viewer sees: transparent areas over white.
+        image = flatten(open_image(item.path, self.limits, source=item.content.location))
         size = self.config.hash_size
         return ImageHashOutput(
             phash=phash(image, size),
