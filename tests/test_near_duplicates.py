@@ -515,6 +515,16 @@ def test_cli_lists_clusters_and_one_images_duplicates(tmp_path: Path) -> None:
     assert one.exit_code == 0, one.output
     assert json.loads(one.stdout) == [{"content_id": ids[0], "title": None, "distance": 1}]
     assert json.loads(runner.invoke(app, ["--store", url, "--json", "-d", "0"]).stdout) == []
+    from cintel.cli import app as cintel_app
+
+    shown = runner.invoke(
+        cintel_app, ["signals", ids[0][:12], "-a", "image.hash", "--store", url, "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    (signal,) = json.loads(shown.stdout)
+    assert signal["value"]["near_duplicates"] == [
+        {"content_id": ids[1], "title": "picture 1", "distance": 1}
+    ]
     assert (duplicates_cli.DEFAULT_DISTANCE, duplicates_cli.MAX_DISTANCE) == (
         DEFAULT_DISTANCE,
         hashes.MAX_DISTANCE,

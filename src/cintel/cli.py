@@ -312,12 +312,19 @@ def signals(
     tenant: TenantOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Signals of one content: the newest per analyzer, or a given version, or all."""
+    """Signals of one content: the newest per analyzer, or a given version, or all.
+
+    An image's image.hash signal names its near duplicates in the catalogue as it is shown.
+    """
     with _open(_settings(store, data_dir)) as st:
         content = _resolve(st, content_id, tenant)
         found = st.get_signals(
             content.id, analyzer=analyzer, version=version, all_versions=all_versions
         )
+        if content.kind.value == "image" and any(s.analyzer == "image.hash" for s in found):
+            from cintel.search.hashes import with_near_duplicates
+
+            found = [with_near_duplicates(st, s, tenant) for s in found]
     if as_json:
         _print_json([s.model_dump(mode="json") for s in found])
         return

@@ -45,6 +45,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from cintel.errors import ConfigError, NotFoundError
+from cintel.model import Signal
 from cintel.store import Store, schema
 
 HASH_ANALYZER = "image.hash"
@@ -712,6 +713,18 @@ def _grown(array: np.ndarray, size: int, capacity: int) -> np.ndarray:
 
 _shared: weakref.WeakKeyDictionary[Store, NearDuplicates] = weakref.WeakKeyDictionary()
 _shared_lock = threading.Lock()
+
+
+def with_near_duplicates(store: Store, signal: Signal, tenant: str) -> Signal:
+    """The signal, and for an image.hash signal its value naming the tenant's near
+    duplicates of the image (``near_duplicates``), found now: a stored list would go
+    stale as the catalogue grows."""
+    hashes = signal_hashes(signal.value) if signal.analyzer == HASH_ANALYZER else []
+    if not hashes:
+        return signal
+    near = shared_near_duplicates(store).near_hashes(hashes, tenant, exclude=signal.content_id)
+    value = {**signal.value, "near_duplicates": [n.model_dump(mode="json") for n in near]}
+    return signal.model_copy(update={"value": value})
 
 
 def shared_near_duplicates(store: Store) -> NearDuplicates:

@@ -33,11 +33,10 @@ from cintel.model import Content, ContentKind, ContentMetadata, Job, Signal, Sou
 from cintel.pipeline.spec import builtin_names
 from cintel.search.hashes import (
     DEFAULT_DISTANCE,
-    HASH_ANALYZER,
     MAX_DISTANCE,
     NearDuplicate,
     shared_near_duplicates,
-    signal_hashes,
+    with_near_duplicates,
 )
 from cintel.server.context import Ctx, Reader, ServiceContext, Writer
 from cintel.store import Store
@@ -380,13 +379,8 @@ def get_signal(content_id: str, analyzer: str, who: Reader, ctx: Ctx) -> SignalO
 
 def _signal_out(sig: Signal, tenant: str, ctx: ServiceContext) -> SignalOut:
     """The public view of a signal; an image.hash signal also names the tenant's near
-    duplicates of the image, found as it is read (a stored list would go stale)."""
-    out = SignalOut.of(sig)
-    hashes = signal_hashes(sig.value) if sig.analyzer == HASH_ANALYZER else []
-    if hashes:
-        near = shared_near_duplicates(ctx.store).near_hashes(hashes, tenant, exclude=sig.content_id)
-        out.value = {**out.value, "near_duplicates": [n.model_dump() for n in near]}
-    return out
+    duplicates of the image, found as it is read."""
+    return SignalOut.of(with_near_duplicates(ctx.store, sig, tenant))
 
 
 @router.get("/contents/{content_id}/duplicates", summary="Near-duplicate images")
