@@ -809,3 +809,45 @@ def test_downloads_connect_to_the_address_that_was_checked() -> None:
     target, headers, extensions = pinned("http://example.org", "2001:db8::1", {})
     assert (target, headers, extensions) == ("http://[2001:db8::1]/", {"Host": "example.org"}, {})
     assert pinned("http://allowed.local/a", None, {}) == ("http://allowed.local/a", {}, {})
+
+
+# confinement (jobs for callers who are not the operator) ---------------------------------
+def test_confined_ingest_refuses_links_out_of_the_roots(
+    db: Store, settings: Settings, tmp_path: Path
+) -> None:
+    root = tmp_path / "media"
+    outside = tmp_path / "private"
+    write(root / "keep.txt", PROSE.encode())
+    write(outside / "secret.txt", b"the launch codes, in prose long enough to be a text")
+    write(outside / "deep" / "more.txt", b"more private words")
+    (root / "link.txt").symlink_to(outside / "secret.txt")
+    (root / "dirlink").symlink_to(outside / "deep")
+    (root / "sub").mkdir()
+    (root / "sub" / "inner.txt").symlink_to(root / "keep.txt")  # a link inside: fine
+
+    confined = Ingestor(db, settings, roots=[root])
+    result = confined.ingest([str(root)])
+    assert {Path(f.source or "").name for f in result.failures} == {"link.txt"}
+    failure = result.failures[0]
+    assert failure.category == "bad_input"
+    assert "outside the folders" in failure.message and str(outside) in failure.message
+    assert [c.id for c in result.contents] == [_sha(PROSE.encode())]  # and no secret
+
+    # A file named directly is checked when read too, not only when it was accepted.
+    result = confined.ingest([str(root / "link.txt")])
+    assert not result.contents and "outside the folders" in result.failures[0].message
+
+    # Inputs are literal: no glob, manifest, feed or fsspec expansion for such callers.
+    manifest = root / "list.jsonl"
+    manifest.write_text(json.dumps({"path": str(outside / "secret.txt")}) + "\n")
+    result = confined.ingest([str(manifest), f"{root}/*", "memory://x/secret.txt"])
+    assert len(result.contents) == 1  # the manifest file itself, as a text
+    assert _sha(b"the launch codes, in prose long enough to be a text") not in {
+        c.id for c in result.contents
+    }
+    reasons = " | ".join(f.message for f in result.failures)
+    assert "does not exist" in reasons and "memory:// inputs are not accepted" in reasons
+
+    # The operator (no roots) follows links as before.
+    result = Ingestor(db, settings).ingest([str(root)])
+    assert not result.failures and len(result.contents) == 3  # keep, secret, list.jsonl

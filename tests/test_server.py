@@ -270,6 +270,27 @@ def test_path_intake_is_confined_to_the_roots(served: LiveServer, tmp_path: Path
         assert wait_job(client, response.json()["id"])["status"] == "done"
 
 
+def test_a_link_out_of_a_submitted_folder_is_a_failure_of_the_job(
+    served: LiveServer, tmp_path: Path
+) -> None:
+    show = tmp_path / "media" / "show"
+    show.mkdir()
+    (show / "note.txt").write_text(ARTICLE)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Private words that no tenant of this server may read, ever.")
+    (show / "later.txt").symlink_to(secret)  # the folder is inside; one file in it is not
+    with served.client(served.key("acme", Scope.WRITE)) as client:
+        response = client.post("/v1/contents", json={"path": str(show), "pipeline": "text"})
+        assert response.status_code == 202
+        job = wait_job(client, response.json()["id"])
+    assert job["status"] == "done"
+    failures = job["summary"]["failures"]
+    assert [Path(f["source"]).name for f in failures] == ["later.txt"]
+    assert failures[0]["category"] == "bad_input"
+    assert "outside the folders" in failures[0]["message"]
+    assert len(job["summary"]["content_ids"]) == 1
+
+
 def test_rate_limit_answers_429_with_retry_after(served: LiveServer) -> None:
     with served.client(served.key("acme", Scope.READ, rate=3)) as client:
         codes = [client.get("/v1/contents").status_code for _ in range(3)]

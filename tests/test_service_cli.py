@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cintel.config import Settings
 from cintel.jobs import new_job
 from cintel.server.keys import KeyChecker
@@ -34,20 +36,30 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert code == 2 and "not a valid name" in message
 
 
-def test_worker_once_processes_queued_jobs(tmp_path: Path) -> None:
-    note = tmp_path / "note.txt"
+def test_worker_once_processes_queued_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    note = media / "note.txt"
     note.write_text("Tides rise and fall twice a day along the harbour wall.")
+    private = tmp_path / "private.txt"
+    private.write_text("Words no queued job may read, since they lie outside the roots.")
+    monkeypatch.setenv("CINTEL_SERVER_PATH_ROOTS", json.dumps([str(media)]))
     with open_store(Settings(data_dir=tmp_path / "data").store_url) as store:
         store.add_job(new_job("acme", str(note), "text"))
-        store.add_job(new_job("acme", str(tmp_path / "missing.txt"), "text"))
+        store.add_job(new_job("acme", str(media / "missing.txt"), "text"))
+        store.add_job(new_job("acme", str(private), "text"))  # queued past the API's check
     code, output = cli(tmp_path, "worker", "--once", "--json")
     assert code == 0
     statuses = sorted(json.loads(line)["status"] for line in output.splitlines())
-    assert statuses == ["done", "failed"]
+    assert statuses == ["done", "failed", "failed"]
     code, output = cli(tmp_path, "jobs", "--json")
-    jobs = {j["status"]: j for j in json.loads(output)}
+    listed = json.loads(output)
+    jobs = {j["status"]: j for j in listed}
     assert jobs["done"]["content_id"] and jobs["done"]["summary"]["computed"] > 0
-    assert "missing.txt" in jobs["failed"]["error"]
+    errors = " | ".join(str(j["error"]) for j in listed if j["status"] == "failed")
+    assert "missing.txt" in errors and "private.txt" in errors and "outside the folders" in errors
     code, output = cli(tmp_path, "jobs", "--status", "failed")
     assert code == 0 and "failed" in output and "done" not in output
 

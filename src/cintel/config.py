@@ -110,6 +110,11 @@ class ServerSettings(BaseSettings):
     rate_per_min: int = Field(
         1200, ge=1, description="requests a minute per API key, unless the key sets its own"
     )
+    rate_limit_url: str | None = Field(
+        None,
+        description="Redis that every server spends rate limits from, e.g. "
+        "redis://127.0.0.1:6379/0; none: each server process limits on its own",
+    )
     workers: int = Field(
         1, ge=0, description="job workers inside the server process; 0: only `cintel worker`s"
     )

@@ -17,13 +17,14 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from cintel.config import Settings
 from cintel.errors import CintelError
 from cintel.model import ContentMetadata, Job, JobStatus, utcnow
 from cintel.run import RunReport, run_pipeline
-from cintel.runners import make_executor
+from cintel.runners import KeptExecutor
 from cintel.runners.base import Executor
 from cintel.store import Store
 from cintel.store.sql import lease_owner_id
@@ -72,13 +73,18 @@ def process_job(
     job: Job,
     owner: str | None = None,
     executor: Executor | None = None,
+    roots: list[Path] | None = None,
 ) -> Job:
     """Run a job's pipeline, record the outcome on the job, and announce it.
 
     A job is ``done`` when its pipeline ran (analyzer failures are listed in
     its summary, as ``cintel run`` lists them) and ``failed`` when nothing
-    could be ingested or the run itself broke.
+    could be ingested or the run itself broke. ``roots`` (default: the
+    server's path roots and its upload blobs) are the folders a job's local
+    files must resolve under when they are read, links followed.
     """
+    if roots is None:
+        roots = job_roots(settings)
     metadata = ContentMetadata.model_validate(job.metadata) if job.metadata else None
     values: dict[str, Any]
     try:
@@ -91,6 +97,7 @@ def process_job(
             tenant=job.tenant,
             metadata=metadata,
             executor=executor,
+            roots=roots,
         )
     except CintelError as exc:
         values = {"status": JobStatus.FAILED, "error": str(exc)}
@@ -126,6 +133,11 @@ def process_job(
     return finished
 
 
+def job_roots(settings: Settings) -> list[Path]:
+    """Where a job queued by the server may read: its path roots and its upload blobs."""
+    return [*settings.server.path_roots, settings.blobs_dir]
+
+
 def _announce(store: Store, settings: Settings, job: Job) -> None:
     try:
         from cintel.events import announce
@@ -156,21 +168,16 @@ class JobWorker:
         self.owner = lease_owner_id()
         self.stopping = threading.Event()
         self.processed = 0
-        self._executor: Executor | None = None
+        self._kept = KeptExecutor(settings)
 
     @property
     def executor(self) -> Executor:
         """The worker's process pool (or Ray), made once so models stay loaded between jobs."""
-        if self._executor is None:
-            s = self.settings
-            self._executor = make_executor(s.runner, s.workers, s.ray_address)
-        return self._executor
+        return self._kept.get()
 
     def close(self) -> None:
         """Shut the worker's executor down."""
-        if self._executor is not None:
-            self._executor.close()
-            self._executor = None
+        self._kept.close()
 
     def stop(self) -> None:
         """Ask the loop to end after the job in hand (``run_forever`` then closes)."""

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cintel.config import Settings
@@ -94,15 +95,22 @@ def ingest_and_plan(
     progress: StageProgress | None = None,
     record: bool = True,
     metadata: ContentMetadata | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> tuple[list[Content], list[Failure], int, Plan]:
     """Ingest the inputs and plan the pipeline over them (``cintel plan`` stops here).
 
-    With ``record=False`` nothing is written to the store.
+    With ``record=False`` nothing is written to the store; with ``roots`` the
+    inputs are confined to those folders (see ``Ingestor``).
     """
     progress = progress or StageProgress(enabled=False)
     progress.start("ingest", None)
     ingestor = Ingestor(
-        store, settings, tenant=tenant, on_item=lambda: progress.advance("ingest"), record=record
+        store,
+        settings,
+        tenant=tenant,
+        on_item=lambda: progress.advance("ingest"),
+        record=record,
+        roots=roots,
     )
     ingested = ingestor.ingest(list(inputs), metadata)
     progress.finish("ingest")
@@ -120,6 +128,7 @@ def run_pipeline(
     show_progress: bool = False,
     metadata: ContentMetadata | None = None,
     executor: Executor | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> RunReport:
     """Ingest ``inputs``, compute what is missing of ``pipeline``, record everything.
 
@@ -147,7 +156,15 @@ def run_pipeline(
     try:
         with StageProgress(enabled=show_progress) as progress:
             contents, ingest_failures, new, the_plan = ingest_and_plan(
-                store, inputs, spec, settings, force, tenant, progress, metadata=metadata
+                store,
+                inputs,
+                spec,
+                settings,
+                force,
+                tenant,
+                progress,
+                metadata=metadata,
+                roots=roots,
             )
             for failure in ingest_failures:
                 failure.run_id = run_id

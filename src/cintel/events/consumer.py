@@ -45,7 +45,7 @@ from cintel.ingest.urls import UrlPolicy
 from cintel.jobs import new_job, process_job
 from cintel.model import TENANT_PATTERN, ContentMetadata, Job, JobStatus, utcnow
 from cintel.pipeline import builtin_names, load_pipeline
-from cintel.runners import make_executor
+from cintel.runners import KeptExecutor
 from cintel.runners.base import Executor
 from cintel.store import Store
 from cintel.store.sql import lease_owner_id
@@ -196,8 +196,7 @@ class Consumer:
         self.on_message = on_message
         self.on_note = on_note or (lambda text: log.info("%s", text))
         self.handled = 0
-        self._executor = executor
-        self._own_executor = executor is None
+        self._kept = KeptExecutor(settings, executor)
         self._stop_requested = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -207,10 +206,7 @@ class Consumer:
     @property
     def executor(self) -> Executor:
         """The process pool (or Ray) jobs run on, made once so models stay loaded."""
-        if self._executor is None:
-            s = self.settings
-            self._executor = make_executor(s.runner, s.workers, s.ray_address)
-        return self._executor
+        return self._kept.get()
 
     def stop(self) -> None:
         """Finish the message in hand, then return from ``run`` (safe from any thread)."""
@@ -231,9 +227,7 @@ class Consumer:
             with self._signals(handle_signals):
                 asyncio.run(self._main(max_messages))
         finally:
-            if self._own_executor and self._executor is not None:
-                self._executor.close()
-                self._executor = None
+            self._kept.close()
         return self.handled
 
     @contextlib.contextmanager
@@ -376,7 +370,7 @@ class Consumer:
         try:
             # No owner check on finishing: only this message's deliveries touch the job.
             finished = await asyncio.to_thread(
-                process_job, self.store, self.settings, job, None, self.executor
+                process_job, self.store, self.settings, job, None, self.executor, self.path_roots
             )
         except Exception as exc:  # a store outage, a bug: put the message back, keep going
             log.exception("message %s of %s broke", sequence, self.stream)

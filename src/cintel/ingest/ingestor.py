@@ -5,6 +5,13 @@ places are one content with two sources. Unchanged local files (same size and
 modification time as when last seen) are not read again; unchanged URLs are
 revalidated with ETag / Last-Modified. Every input that cannot be ingested
 becomes a recorded failure; the others go on.
+
+An ingestor given ``roots`` works for a caller who is not the operator (a job
+from the API or an event): inputs are taken literally (no globs, manifests,
+feeds or fsspec URLs), and every local file must resolve, symbolic links
+followed, under one of the roots; a link out of them is a recorded
+``bad_input``. Checking at this point as well as at submission closes the gap
+between the two, when a folder's contents change after it was accepted.
 """
 
 from __future__ import annotations
@@ -69,9 +76,11 @@ class Ingestor:
         tenant: str = "default",
         on_item: Callable[[], None] | None = None,
         record: bool = True,
+        roots: Sequence[Path] | None = None,
     ) -> None:
         self.store = store
         self.record = record
+        self.roots = None if roots is None else [Path(os.path.realpath(r)) for r in roots]
         self.settings = settings or Settings()
         self.tenant = tenant
         self.on_item = on_item or (lambda: None)
@@ -113,9 +122,18 @@ class Ingestor:
         if "://" in ref:
             scheme = ref.split("://", 1)[0].lower()
             if scheme in ("http", "https"):
-                self._ingest_url(ref, meta, allow_feed=True)
+                self._ingest_url(ref, meta, allow_feed=self.roots is None)
+            elif self.roots is not None:
+                raise BadInputError(
+                    f"{scheme}:// inputs are not accepted here; send an http(s) URL or a path "
+                    "under the allowed folders",
+                    source=ref,
+                )
             else:
                 self._ingest_fsspec(ref, meta)
+            return
+        if self.roots is not None:
+            self._expand_path(Path(ref), meta, out, explicit=False)
             return
         if _GLOB_CHARS & set(ref):
             matches = sorted(glob.glob(ref, recursive=True))  # noqa: PTH207 - absolute patterns too
@@ -145,7 +163,10 @@ class Ingestor:
                 for name in sorted(files):
                     if not name.startswith("."):
                         file = os.path.join(root, name)  # noqa: PTH118 - hot path
-                        out.append(_Local(Path(file), meta, file))
+                        if self.roots is None or self._inside_roots(file):
+                            out.append(_Local(Path(file), meta, file))
+            return
+        if self.roots is not None and not self._inside_roots(str(path)):
             return
         suffix = path.suffix.lower()
         if explicit and suffix in MANIFEST_SUFFIXES:
@@ -507,6 +528,22 @@ class Ingestor:
                 update={"metadata": previous.metadata.merged(content.metadata)}
             )
         self._order[content.id] = content
+
+    def _inside_roots(self, file: str) -> bool:
+        """Whether ``file`` resolves under the roots; a file that does not is a failure."""
+        assert self.roots is not None
+        real = Path(os.path.realpath(file))
+        if any(real.is_relative_to(root) for root in self.roots):
+            return True
+        self._fail(
+            file,
+            BadInputError(
+                f"resolves to {real}, outside the folders this server may read (a symbolic "
+                "link out of them); copy the file into the folder instead of linking it",
+                source=file,
+            ),
+        )
+        return False
 
     def _fail(self, source: str, exc: AnalysisError) -> None:
         message = str(exc)

@@ -17,7 +17,7 @@ from cintel.server import admin, analysis, contents, health, problems, searching
 from cintel.server.context import ServiceContext
 from cintel.server.keys import KeyChecker
 from cintel.server.metrics import Metrics, MetricsMiddleware
-from cintel.server.ratelimit import RateLimiter
+from cintel.server.ratelimit import make_limiter
 from cintel.store import Artifacts, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def create_app(
         settings=settings,
         store=store,
         keys=KeyChecker(store),
-        limiter=RateLimiter(settings.server.rate_per_min),
+        limiter=make_limiter(settings.server.rate_per_min, settings.server.rate_limit_url),
         metrics=Metrics(store.count_jobs),
         artifacts=Artifacts(settings.artifacts_url),
     )

@@ -58,6 +58,7 @@ class ServiceContext:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+        self.limiter.close()
 
 
 async def context(request: Request) -> ServiceContext:
@@ -80,7 +81,7 @@ async def principal(
     ctx: ServiceContext = request.app.state.ctx
     presented = (bearer.credentials if bearer else None) or header or request.cookies.get(COOKIE)
     who = ctx.keys.check(presented)
-    ctx.limiter.take(who.key_id, who.rate_per_min)
+    await ctx.limiter.take_async(who.key_id, who.rate_per_min)
     request.state.principal = who
     return who
 
