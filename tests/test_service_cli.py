@@ -36,9 +36,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert code == 2 and "not a valid name" in message
 
 
-def test_worker_once_processes_queued_jobs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_worker_once_processes_queued_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     media = tmp_path / "media"
     media.mkdir()
     note = media / "note.txt"
