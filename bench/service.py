@@ -27,6 +27,10 @@ they would on a small host.
   lexical only, on the same paragraphs.
 - ``analyze``: ``POST /v1/analyze`` with 1,000-character English texts (language,
   safety, PII), sequential after warm-up, vs ``analyze_bytes`` in-process.
+- ``ratelimit``: the cost of one rate-limit check, in this process's memory and shared
+  through Redis (``CINTEL_SERVER_RATE_LIMIT_URL``), interleaved call by call. Baseline:
+  one bare ``GET`` round trip to the same Redis with redis-py, the floor any shared
+  limit pays.
 - ``events``: publish an intake message on NATS JetStream to a running
   ``cintel consume`` (the built-in ``text`` pipeline, then a light one), and time
   until its ``signals.ready`` event arrives.
@@ -1708,7 +1712,64 @@ def bench_events(work: Path, quick: bool) -> tuple[list[Metric], dict[str, Any]]
 
 # --- all of it ---------------------------------------------------------------------------
 
-PARTS = ("get", "analyze", "search", "events")
+def bench_ratelimit(work: Path, quick: bool) -> tuple[list[Metric], dict[str, Any]]:
+    """One rate-limit check: memory, Redis (GCRA script), and a bare Redis GET round trip."""
+    import redis
+
+    from cintel.server.ratelimit import RateLimiter, RedisRateLimiter
+
+    del work
+    url = os.environ.get("CINTEL_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+    n = 2_000 if quick else 20_000
+    memory, shared = RateLimiter(10**9), RedisRateLimiter(10**9, url)
+    bare = redis.Redis.from_url(url)
+    keys = [f"bench-{secrets.token_hex(4)}" for _ in range(64)]
+    samples: dict[str, list[float]] = {"memory": [], "redis": [], "bare": []}
+    calls: dict[str, Callable[[str], Any]] = {
+        "memory": memory.take,
+        "redis": shared.take,
+        "bare": lambda key: bare.get(shared.prefix + key),
+    }
+    try:
+        for name, call in calls.items():  # warm connections and the script cache
+            for key in keys[:8]:
+                call(key)
+        with timed() as load:
+            for i in range(n):
+                key = keys[i % len(keys)]
+                for name, call in calls.items():
+                    t0 = time.perf_counter()
+                    call(key)
+                    samples[name].append((time.perf_counter() - t0) * 1e6)
+    finally:
+        shared.close()
+        bare.close()
+    p50 = {name: percentile(values, 50) for name, values in samples.items()}
+    p99 = {name: percentile(values, 99) for name, values in samples.items()}
+    others = round(load["others_cores"], 2)
+    metrics = [
+        Metric(
+            "service", "rate limit check, memory, p50", round(p50["memory"], 2), "us",
+            higher_is_better=False, others=others,
+        ),
+        Metric(
+            "service", "rate limit check, Redis, p50", round(p50["redis"], 1), "us",
+            higher_is_better=False, baseline=round(p50["bare"], 1),
+            baseline_name="bare Redis GET round trip", ratio=round(p50["redis"] / p50["bare"], 2),
+            others=others,
+        ),
+        Metric(
+            "service", "rate limit check, Redis, p99", round(p99["redis"], 1), "us",
+            higher_is_better=False, baseline=round(p99["bare"], 1),
+            baseline_name="bare Redis GET round trip", ratio=round(p99["redis"] / p99["bare"], 2),
+            others=others,
+        ),
+    ]  # fmt: skip
+    detail = {"calls": n, "p50_us": p50, "p99_us": p99, "redis": url}
+    return metrics, detail
+
+
+PARTS = ("get", "analyze", "search", "ratelimit", "events")
 
 
 def run(
@@ -1735,6 +1796,8 @@ def run(
             found, detail = bench_analyze(work, quick)
         elif part == "search":
             found, detail = bench_search(work, quick, postgres)
+        elif part == "ratelimit":
+            found, detail = bench_ratelimit(work, quick)
         elif part == "events":
             found, detail = bench_events(work, quick)
         else:
