@@ -1731,7 +1731,7 @@ def bench_ratelimit(work: Path, quick: bool) -> tuple[list[Metric], dict[str, An
         "bare": lambda key: bare.get(shared.prefix + key),
     }
     try:
-        for name, call in calls.items():  # warm connections and the script cache
+        for call in calls.values():  # warm connections and the script cache
             for key in keys[:8]:
                 call(key)
         with timed() as load:
