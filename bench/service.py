@@ -1712,6 +1712,7 @@ def bench_events(work: Path, quick: bool) -> tuple[list[Metric], dict[str, Any]]
 
 # --- all of it ---------------------------------------------------------------------------
 
+
 def bench_ratelimit(work: Path, quick: bool) -> tuple[list[Metric], dict[str, Any]]:
     """One rate-limit check: memory, Redis (GCRA script), and a bare Redis GET round trip."""
     import redis
