@@ -939,6 +939,26 @@ def test_episodes_without_ads_have_none(analyzer: TextAds) -> None:
         assert out.count == 0, (name, out.ads)
 
 
+def test_a_short_explicit_read_is_kept(analyzer: TextAds) -> None:
+    lines = [
+        "Welcome back to the show. Today we talk about river sounds and how to record them.",
+        "First, a word from our sponsor, Brightleaf Coffee.",
+        "Use the promo code signal 20 at brightleaf dot com for 20% off.",
+        "So, the first thing you need for river recordings is a good pair of waterproof boots.",
+        "Then you look for a spot where the water falls over stones, not where it runs smooth.",
+    ]
+    doc = timed_document(lines, words_per_second=3.0)
+    out = _output(analyzer.analyze(text_input(doc)))
+    assert out.count == 1, out.ads
+    ad = out.ads[0]
+    assert ad.end - ad.start < 8.0  # under min_seconds: kept because it is explicit
+    assert ad.sponsor == "Brightleaf Coffee" and ad.promo_codes == ["SIGNAL20"]
+    assert ad.urls == ["brightleaf.com"]
+    # the same length of sponsor talk without an introduction and a code or address is not
+    vague = [*lines[:1], "Brightleaf Coffee is nice.", "They roast beans well, I hear.", *lines[3:]]
+    assert _output(analyzer.analyze(text_input(timed_document(vague)))).count == 0
+
+
 def test_output_totals_and_segments(analyzer: TextAds) -> None:
     doc, _ = _build(_episodes()[0])
     result = analyzer.analyze(text_input(doc))  # type: ignore[arg-type]
@@ -988,6 +1008,8 @@ def test_extraction_helpers() -> None:
     assert urls == ["betterhelp.com/podcast", "acme.co.uk", "example.org/show-notes", "nytimes.com"]
     assert [u.url for u in find_urls("Version 3.5 is out.")] == []
     assert find_codes("Use code pod20 at checkout, or promo code: SAVE-10.") == ["POD20", "SAVE-10"]
+    # a spoken code split by speech recognition is put back together
+    assert find_codes("Use the promo code signal 20 at brightleaf.com for 20% off.") == ["SIGNAL20"]
     assert find_codes("Enter HELLO at checkout? No: use HELLO at checkout.") == ["HELLO"]
     assert find_codes("We review code at work and use code owners.") == []
     assert find_sponsor("This episode is brought to you by our friends at Acme Labs.", []) == (

@@ -13,7 +13,9 @@ Ad reads are contiguous, so scores are smoothed over neighbouring sentences,
 segments are grown with hysteresis (a strong sentence starts one, weaker
 neighbours extend it), back-to-back reads are split where a new sponsor is
 introduced, edges without evidence are trimmed, and segments too short or too
-weak are dropped. From each segment the sponsor, promo codes and URLs (written
+weak are dropped, except a short read that says what it is and asks for action
+("a word from our sponsor, X", then a promo code or "go to x dot com"), which
+stays however brief. From each segment the sponsor, promo codes and URLs (written
 or read out: "example dot com slash podcast" is ``example.com/podcast``) are
 extracted. With an LLM configured, candidate segments, and only those, are
 reviewed by it (prompt ``ads.review``).
@@ -188,7 +190,7 @@ def url_label(url: str) -> str:
 
 _CODE = re.compile(
     r"\b(?:(?:promo|coupon|offer|discount|referral)\s+code|code)\s*(?:word\s+)?[:\"'“]?\s*"
-    r"([A-Za-z0-9][A-Za-z0-9-]{1,24})",
+    r"([A-Za-z0-9][A-Za-z0-9-]{1,24})(?:\s+(\d{1,4})\b)?",
     re.I,
 )
 _CHECKOUT = re.compile(r"\buse\s+([A-Z0-9][A-Za-z0-9-]{1,24})\s+at checkout\b")
@@ -208,12 +210,16 @@ def find_codes(text: str) -> list[str]:
 
     A code is written in capitals or has digits; a lower-case one (as transcripts may write
     it) counts only when an offer follows ("code podcast for 20% off"), so "use code owners"
-    is no code."""
+    is no code. Speech recognition splits spoken codes ("SIGNAL20" heard as "signal 20"):
+    a word and the number right after it are one code."""
     codes: list[str] = []
     for match in [*_CODE.finditer(text), *_CHECKOUT.finditer(text)]:
         code = match.group(1).strip("-")
         if code.lower() in _CODE_STOP or len(code) < 2:
             continue
+        number = match.group(2) if match.re is _CODE else None
+        if number and code.isalpha():
+            code += number
         marked = code.isupper() or any(ch.isdigit() for ch in code)
         if not marked and not _CODE_FOLLOWS.match(text[match.end() :]):
             continue
@@ -425,6 +431,13 @@ class TextAdsConfig(BaseModel):
         8.0, ge=0, description="shortest ad on timed documents (transcripts, subtitles)"
     )
     min_words: int = Field(18, ge=1, description="shortest ad in words (any document)")
+    explicit_min_words: int = Field(
+        10,
+        ge=1,
+        description='shortest ad that introduces its sponsor ("a word from our sponsor, X") '
+        "and gives a promo code or a web address to visit; such a read is kept whatever "
+        "min_words and min_seconds say",
+    )
     max_seconds: float = Field(
         120.0, gt=0, description="segments are not merged past this length (timed documents)"
     )
@@ -561,13 +574,14 @@ class TextAds(Analyzer):
     Cue phrases ("brought to you by", "use code", "percent off", "go to … dot
     com slash …") and MiniLM similarity to ad-read prototypes score each
     sentence; contiguous high-scoring sentences become ad segments. Spoken
-    URLs are written out ("example dot com slash show" is example.com/show).
-    With an LLM configured, candidate segments are reviewed by it (prompt
+    URLs are written out ("example dot com slash show" is example.com/show);
+    a short read is kept when it introduces its sponsor and gives a code or an
+    address. With an LLM configured, candidate segments are reviewed by it (prompt
     ``ads.review``).
     """
 
     name = "text.ads"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
     needs = ("text.extract",)
     Config = TextAdsConfig
@@ -807,10 +821,23 @@ class TextAds(Analyzer):
         last: int,
         config: TextAdsConfig,
     ) -> bool:
-        words = len(doc.text[units[first].offset : units[last].stop].split())
+        span = doc.text[units[first].offset : units[last].stop]
+        words = len(span.split())
+        if words >= config.explicit_min_words and self._explicit(units, first, last, span):
+            return True
         if words < config.min_words:
             return False
         return not doc.timed or self._seconds(units, first, last) >= config.min_seconds
+
+    @staticmethod
+    def _explicit(units: Sequence[Sentence], first: int, last: int, span: str) -> bool:
+        """A read that says it is one and asks for action: an introduction naming the
+        sponsor, and a promo code or a web address after "go to", "visit" or "at"."""
+        if not any(_introduces(units[i].text) for i in range(first, last + 1)):
+            return False
+        if find_codes(span):
+            return True
+        return any(_CALL.search(span[: url.start]) for url in find_urls(span))
 
     def _describe(
         self,
