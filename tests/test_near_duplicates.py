@@ -390,6 +390,24 @@ def _near(index: NearDuplicates, content_id: str, tenant: str = "default") -> di
     return {n.content_id: n.distance for n in index.near(content_id, tenant)}
 
 
+def test_a_due_full_read_runs_beside_the_lookups(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashes, "SYNC_EVERY_S", 0.0)
+    first = _image(store, 0)
+    _hash_signal(store, first, A)
+    index = NearDuplicates(store)
+    assert _near(index, first) == {}
+    late = _image(store, 5)  # committed long after the time it carries: only a full read sees it
+    _hash_signal(store, late, A ^ 0b1, created_at=utcnow() - timedelta(hours=1))
+    monkeypatch.setattr(hashes, "RELOAD_EVERY_S", 0.0)
+    assert index.sync() == 0  # a lookup's sync starts the full read and does not wait for it
+    reader = index._reloader
+    assert reader is not None
+    reader.join(timeout=30)
+    assert _near(index, first) == {late: 1}
+
+
 def test_lookups_follow_the_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hashes, "COMPACT_MIN", 1)  # rebuild the band tables early
     first, second, third = (_image(store, n) for n in range(3))

@@ -22,7 +22,10 @@ for the near duplicates of one content (the API, ``cintel duplicates ID``), and
 (``cintel duplicates``). Nothing goes to disk: the hashes are the signal values
 themselves, a million of them are read back from SQLite in under ten seconds and
 their tables built in a third of a second, so a file beside them would be a second
-copy to keep in step for little gain. Answers are confined to a tenant by joining
+copy to keep in step for little gain. A full read due during a lookup (they keep
+the index exact after deletions) runs on a thread of its own while lookups use the
+index they have; ``cintel serve`` starts the first one when it starts. Answers are
+confined to a tenant by joining
 the candidates back to its contents, so the index itself holds every tenant's images.
 
 Near duplicates are found when asked for, never stored: a stored list would go
@@ -31,10 +34,12 @@ stale with every image added to the catalogue.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -47,6 +52,8 @@ from sqlalchemy.engine import Engine
 from cintel.errors import ConfigError, NotFoundError
 from cintel.model import Signal
 from cintel.store import Store, schema
+
+log = logging.getLogger(__name__)
 
 HASH_ANALYZER = "image.hash"
 # Calibrated on resized, recompressed, cropped and colour-shifted copies of distinct
@@ -365,6 +372,18 @@ class _Rows:
         return ids[last], full[last], inner[last]
 
 
+@dataclass
+class _Snapshot:
+    """One full read of the image.hash signals, before it is put in place."""
+
+    found: _Rows
+    rows: int
+    count: int
+    newest: datetime | None
+    window: dict[str, datetime]
+    seconds: float
+
+
 def hex_ids(ids: np.ndarray, rows: np.ndarray) -> list[str]:
     """Content ids, as hex, of some rows of an array of 32-byte ids."""
     text = ids.view(np.uint8).reshape(-1, 32)[rows].tobytes().hex()
@@ -454,6 +473,8 @@ class NearDuplicates:
         self._synced_at = 0.0
         self._sync_every = SYNC_EVERY_S
         self._reloaded_at = 0.0
+        self._generation = 0  # full reads put in place
+        self._reloader: threading.Thread | None = None
 
     def __len__(self) -> int:
         with self.lock:
@@ -491,41 +512,74 @@ class NearDuplicates:
             # now and then covers that too.
             due = RELOAD_EVERY_S if count != self._counted else REFRESH_EVERY_S
             if now - self._reloaded_at >= due:
-                read += self.reload()
+                if force:
+                    read += self.reload()
+                else:  # a lookup does not wait seconds for a million rows
+                    self._reload_later()
             elif changed:
                 self._sync_every = max(SYNC_EVERY_S, 10 * (time.monotonic() - now))
             return read
 
     def reload(self) -> int:
-        """Read every image.hash signal again; returns how many rows were read."""
+        """Read every image.hash signal again, now; returns how many rows were read."""
         with self.lock:
-            s = schema.signals.c
-            # Content and hashes only: turning a million stored times into datetimes
-            # would take longer than the rest; the newest rows are read on their own.
-            query = (
-                sa.select(*_hash_columns(timed=False))
-                .where(s.analyzer == HASH_ANALYZER)
-                .order_by(s.created_at)
-            )
-            found = _Rows()
-            rows = 0
-            started = time.monotonic()
-            with self.engine.connect() as conn:
-                # The newest first: rows written meanwhile are read twice, never missed.
-                newest, window = self._newest_rows(conn)
-                count = self._count(conn)
-                result = conn.execution_options(yield_per=50_000).execute(query)
-                for batch in result.partitions():
-                    rows += found.add(batch)
-            self._ids, self._full, self._inner = found.newest()
-            self._size = len(self._ids)
-            self._compact()
-            self._counted = self._last_count = max(count, rows)
-            self._watermark, self._window = newest, window
-            self._loaded = True
-            self._reloaded_at = time.monotonic()
-            self._sync_every = max(SYNC_EVERY_S, self._reloaded_at - started)
-            return rows
+            return self._install(self._read_all(), self._generation)
+
+    def _reload_later(self) -> None:
+        """Start a full read on a thread of its own, unless one is running: lookups go on
+        with the index as it is and see the new one when it is in."""
+        if self._reloader is not None and self._reloader.is_alive():
+            return
+        self._reloader = threading.Thread(
+            target=self._reload_quietly, name="cintel-near-duplicates", daemon=True
+        )
+        self._reloader.start()
+
+    def _reload_quietly(self) -> None:
+        try:
+            generation = self._generation
+            snapshot = self._read_all()
+            with self.lock:
+                self._install(snapshot, generation)
+        except Exception:  # the next due sync tries again; lookups keep the old index
+            log.exception("near duplicates: reading the image hashes again failed")
+
+    def _read_all(self) -> _Snapshot:
+        s = schema.signals.c
+        # Content and hashes only: turning a million stored times into datetimes
+        # would take longer than the rest; the newest rows are read on their own.
+        query = (
+            sa.select(*_hash_columns(timed=False))
+            .where(s.analyzer == HASH_ANALYZER)
+            .order_by(s.created_at)
+        )
+        found = _Rows()
+        rows = 0
+        started = time.monotonic()
+        with self.engine.connect() as conn:
+            # The newest first: rows written meanwhile are read twice, never missed.
+            newest, window = self._newest_rows(conn)
+            count = self._count(conn)
+            result = conn.execution_options(yield_per=50_000).execute(query)
+            for batch in result.partitions():
+                rows += found.add(batch)
+        return _Snapshot(found, rows, count, newest, window, time.monotonic() - started)
+
+    def _install(self, snapshot: _Snapshot, generation: int) -> int:
+        """Put a full read in place (under the lock), unless another was put in place
+        since it began; returns the rows it read."""
+        if generation != self._generation:
+            return 0
+        self._generation += 1
+        self._ids, self._full, self._inner = snapshot.found.newest()
+        self._size = len(self._ids)
+        self._compact()
+        self._counted = self._last_count = max(snapshot.count, snapshot.rows)
+        self._watermark, self._window = snapshot.newest, snapshot.window
+        self._loaded = True
+        self._reloaded_at = time.monotonic()
+        self._sync_every = max(SYNC_EVERY_S, snapshot.seconds)
+        return snapshot.rows
 
     @staticmethod
     def _newest_rows(conn: sa.Connection) -> tuple[datetime | None, dict[str, datetime]]:

@@ -88,6 +88,15 @@ class BodyLimit:
         await self.app(scope, counting, sending)
 
 
+def _warm_near_duplicates(store: Store) -> None:
+    from cintel.search.hashes import shared_near_duplicates
+
+    try:
+        shared_near_duplicates(store).sync()
+    except Exception:  # a lookup reads them itself; the server must start regardless
+        log.warning("near duplicates: the image hashes could not be read at start", exc_info=True)
+
+
 def create_app(
     settings: Settings | None = None, store: Store | None = None, workers: int | None = None
 ) -> FastAPI:
@@ -121,6 +130,9 @@ def create_app(
             thread.start()
             ctx.workers.append(worker)
             threads.append(thread)
+        # Read the catalogue's image hashes now, so the first near-duplicate lookup does not
+        # wait for them (seconds for a million images).
+        threading.Thread(target=_warm_near_duplicates, args=(store,), daemon=True).start()
         try:
             yield
         finally:
