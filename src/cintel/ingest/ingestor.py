@@ -7,8 +7,9 @@ revalidated with ETag / Last-Modified. Every input that cannot be ingested
 becomes a recorded failure; the others go on.
 
 An ingestor given ``roots`` works for a caller who is not the operator (a job
-from the API or an event): inputs are taken literally (no globs, manifests,
-feeds or fsspec URLs), and every local file must resolve, symbolic links
+from the API or an event): inputs are taken literally (no globs, local
+manifests or feeds, or fsspec URLs; a feed fetched by URL may only list http(s)
+enclosures in any case), and every local file must resolve, symbolic links
 followed, under one of the roots; a link out of them is a recorded
 ``bad_input``. Checking at this point as well as at submission closes the gap
 between the two, when a folder's contents change after it was accepted.
@@ -122,7 +123,7 @@ class Ingestor:
         if "://" in ref:
             scheme = ref.split("://", 1)[0].lower()
             if scheme in ("http", "https"):
-                self._ingest_url(ref, meta, allow_feed=self.roots is None)
+                self._ingest_url(ref, meta, allow_feed=True)
             elif self.roots is not None:
                 raise BadInputError(
                     f"{scheme}:// inputs are not accepted here; send an http(s) URL or a path "
