@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -394,6 +395,51 @@ def chapters(
     else:
         raise CintelError(f"unknown chapters format {fmt!r}; choose podcast or json")
     _emit(text, out_file)
+
+
+@app.command()
+def frames(
+    ref: Annotated[str, typer.Argument(help="content id, id prefix, or a path/URL it was seen at")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="folder the JPEGs are written to")
+    ] = Path("frames"),
+    thumbnails: Annotated[
+        bool,
+        typer.Option(
+            "--thumbnails", help="only the thumbnail candidates of video.thumbnail, best first"
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    tenant: TenantOpt = "default",
+) -> None:
+    """Write a video's keyframes (one JPEG per shot) or its thumbnail candidates to a folder."""
+    from cintel.frames import keyframes as keyframes_of
+    from cintel.frames import thumbnails as thumbnails_of
+    from cintel.frames import write_frames
+    from cintel.store import Artifacts
+
+    settings = _settings(store, data_dir)
+    with _open(settings) as st:
+        content = _resolve(st, ref, tenant)
+        chosen = thumbnails_of(st, content.id) if thumbnails else keyframes_of(st, content.id)
+    paths = write_frames(Artifacts(settings.artifacts_url), chosen, out_dir)
+    if as_json:
+        _print_json(
+            [
+                {"path": str(path), **dataclasses.asdict(frame)}
+                for path, frame in zip(paths, chosen, strict=True)
+            ]
+        )
+        return
+    table = Table("file", "shot", "at", "size")
+    for path, frame in zip(paths, chosen, strict=True):
+        size = f"{frame.width}x{frame.height}"
+        table.add_row(path.name, str(frame.shot), f"{frame.time:.2f} s", size)
+    out.print(table)
+    what = "thumbnail candidates" if thumbnails else "keyframes"
+    err.print(f"wrote {len(paths)} {what} of {content.short_id} to {out_dir}", highlight=False)
 
 
 @app.command("export")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -25,6 +26,7 @@ from cintel.errors import (
     RequestError,
     UnknownNameError,
 )
+from cintel.frames import FrameFile, frame_bytes, keyframe, thumbnail
 from cintel.ingest.confine import confine
 from cintel.ingest.urls import UrlPolicy
 from cintel.jobs import new_job
@@ -464,6 +466,59 @@ def get_chapters(
     else:
         text = chapters_json(found, title=content.metadata.title)
     return Response(text, media_type="application/json")
+
+
+def _jpeg(request: Request, ctx: ServiceContext, frame: FrameFile) -> Response:
+    """A stored frame as image/jpeg; its artifact key (a hash of the bytes) is the ETag."""
+    etag = f'"{frame.artifact}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(frame_bytes(ctx.artifacts, frame), media_type="image/jpeg", headers=headers)
+
+
+_JPEG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}}},
+    304: {"description": "the frame has not changed (If-None-Match)"},
+}
+
+
+@router.get(
+    "/contents/{content_id}/keyframes/{shot}",
+    summary="A shot's keyframe",
+    response_class=Response,
+    responses=_JPEG_RESPONSES,
+)
+def get_keyframe(
+    request: Request,
+    content_id: str,
+    shot: Annotated[int, PathParam(ge=0, le=1_000_000)],
+    who: Reader,
+    ctx: Ctx,
+) -> Response:
+    """The JPEG chosen by ``video.keyframes`` to stand for shot ``shot`` (from 0); the
+    shots and their times are in that signal."""
+    content = owned(ctx.store, content_id, who.tenant)
+    return _jpeg(request, ctx, keyframe(ctx.store, content.id, shot))
+
+
+@router.get(
+    "/contents/{content_id}/thumbnail",
+    summary="A thumbnail candidate",
+    response_class=Response,
+    responses=_JPEG_RESPONSES,
+)
+def get_thumbnail(
+    request: Request,
+    content_id: str,
+    who: Reader,
+    ctx: Ctx,
+    rank: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Response:
+    """The JPEG of the ``rank``-th best thumbnail candidate of ``video.thumbnail`` (1: the
+    best)."""
+    content = owned(ctx.store, content_id, who.tenant)
+    return _jpeg(request, ctx, thumbnail(ctx.store, content.id, rank))
 
 
 @router.get(

@@ -11,6 +11,7 @@ sign-in form; errors are HTML pages, not problem+json.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
@@ -32,10 +33,12 @@ from pydantic import ValidationError
 from cintel.errors import (
     AuthenticationError,
     CintelError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     RequestError,
 )
+from cintel.frames import FrameFile, keyframes, thumbnails
 from cintel.model import Content, ContentKind, Scope
 from cintel.server import timeline
 from cintel.server.contents import owned
@@ -424,7 +427,27 @@ def item(
             for s in sorted(stored, key=lambda s: s.analyzer)
         ],
         envelope_size=(timeline.ENVELOPE_WIDTH, timeline.ENVELOPE_HEIGHT),
+        shots=_shots(ctx, content) if content.kind == ContentKind.VIDEO else [],
     )
+
+
+def _shots(ctx: ServiceContext, content: Content) -> list[FrameFile]:
+    """A video's keyframes, thumbnail candidates marked with their rank; none before
+    ``video.keyframes`` has run."""
+    try:
+        frames = keyframes(ctx.store, content.id)
+    except NotFoundError:
+        return []
+    try:
+        ranked = {f.shot: f for f in thumbnails(ctx.store, content.id)}
+    except NotFoundError:
+        ranked = {}
+    return [
+        dataclasses.replace(f, rank=ranked[f.shot].rank, score=ranked[f.shot].score)
+        if f.shot in ranked
+        else f
+        for f in frames
+    ]
 
 
 # --- runs ------------------------------------------------------------------------------------
