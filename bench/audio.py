@@ -6,7 +6,10 @@
 - ``loudness``: the streaming BS.1770 meter over the decoded native-rate audio, in
   times real time on one core (target >= 300x), and the analyzer end to end.
 - ``vad``: Silero VAD over the 16 kHz PCM on one thread (target >= 200x real time).
-- ``memory``: peak RSS of decode + loudness + VAD, each in a fresh process, on a
+- ``waveform``: ``audio.waveform``'s peaks (min/max per 1,600 samples, 10 a second) read
+  block by block from the 16 kHz PCM file, in times real time, against numpy's min/max
+  over the same samples already in memory (the raw library's floor).
+- ``memory``: peak RSS of decode + loudness + VAD + waveform, each in a fresh process, on a
   10-hour file against a 10-minute file (target: within 200 MB).
 
 Needs the ``ffmpeg`` program (Debian: ``apt-get install ffmpeg``) for the baseline and
@@ -182,8 +185,45 @@ def bench_vad(path: Path, seconds: float, workdir: Path) -> list[Metric]:
     ]
 
 
+def bench_waveform(path: Path, seconds: float, workdir: Path) -> list[Metric]:
+    import numpy as np
+
+    from cintel.analyzers.audio.waveform import audiowaveform_json, peaks, to_8bit
+    from cintel.media.audio import stream_audio
+    from cintel.media.pcm import read_pcm, write_pcm
+
+    pcm = write_pcm(stream_audio(path, rate=16_000, mono=True), 16_000, folder=workdir)
+    samples, rate = read_pcm(pcm)
+    per_pixel = rate // 10
+    best, floor = float("inf"), float("inf")
+    for _ in range(3):  # best of three, interleaved, so both see the same machine
+        with timed() as ours:
+            document = audiowaveform_json(to_8bit(peaks(samples, per_pixel)), rate, per_pixel)
+        held = samples[0 : len(samples)]
+        with timed() as raw:
+            usable = len(held) - len(held) % per_pixel
+            framed = held[:usable].reshape(-1, per_pixel)
+            np.stack([framed.min(axis=1), framed.max(axis=1)], axis=1)
+        best, floor = min(best, ours["wall"]), min(floor, raw["wall"])
+        del held
+    assert len(document) > seconds * 10
+    pcm.unlink()
+    return [
+        Metric(
+            "audio",
+            "audio.waveform peaks (x real time, from the PCM file)",
+            seconds / best,
+            "x",
+            baseline=seconds / floor,
+            baseline_name="numpy min/max in memory",
+            ratio=floor / best,
+            others=ours.get("others_cores"),
+        ),
+    ]
+
+
 def peak_rss(path: Path, workdir: Path) -> float:
-    """Peak RSS in MB of decode + loudness + VAD over ``path``, in a fresh process."""
+    """Peak RSS in MB of decode + loudness + VAD + waveform over ``path``, in a fresh process."""
     out = subprocess.run(
         [sys.executable, __file__, "--peak-rss", str(path), "--workdir", str(workdir)],
         check=True,
@@ -212,6 +252,9 @@ def measure_peak(path: Path, workdir: Path) -> None:
     samples, _ = read_pcm(pcm)
     for _ in frame_probabilities(vad.session, samples):
         pass
+    from cintel.analyzers.audio.waveform import peaks
+
+    peaks(samples, 1600)
     del samples
     pcm.unlink()
     print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -244,6 +287,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> list[Metric]:
     metrics = bench_decode(clip, seconds)
     metrics += bench_loudness(clip, seconds)
     metrics += bench_vad(clip, seconds, workdir)
+    metrics += bench_waveform(clip, seconds, workdir)
     metrics += bench_memory(workdir, 600.0, 3600.0 if quick else 36_000.0)
     return metrics
 

@@ -468,6 +468,44 @@ def get_chapters(
     return Response(text, media_type="application/json")
 
 
+@router.get(
+    "/contents/{content_id}/waveform",
+    summary="Waveform peaks",
+    responses={200: {"content": {"application/json": {}}}},
+)
+def get_waveform(
+    content_id: str,
+    who: Reader,
+    ctx: Ctx,
+    points: Annotated[int | None, Query(ge=10, le=1_000_000)] = None,
+) -> Response:
+    """The soundtrack's waveform peaks from ``audio.waveform``, in BBC audiowaveform's JSON
+    format (version 2, 8-bit min/max pairs), which web waveform players read as they are;
+    with ``points``, merged down to at most that many pairs."""
+    from cintel.analyzers.audio.waveform import resampled
+
+    _, found = newest_signal(
+        ctx.store,
+        content_id,
+        who.tenant,
+        "audio.waveform",
+        "waveform; submit it with a pipeline that includes audio.waveform (podcast, "
+        "audiobook, music, audio, video)",
+    )
+    key = str(found.value["artifact"])
+    try:
+        raw = ctx.artifacts.get_bytes(key)
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"the waveform of content {content_id} ({key[:12]}) is no longer among the "
+            "artifacts; analyse it again with --force audio.waveform"
+        ) from None
+    if points is None:
+        return Response(raw, media_type="application/json")
+    document = resampled(json.loads(raw), points)
+    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+
+
 def _jpeg(request: Request, ctx: ServiceContext, frame: FrameFile) -> Response:
     """A stored frame as image/jpeg; its artifact key (a hash of the bytes) is the ETag."""
     etag = f'"{frame.artifact}"'

@@ -102,7 +102,7 @@ class Mark:
 
 @dataclass
 class Track:
-    """One row of the timeline: one analyzer's segments, or the loudness envelope."""
+    """One row of the timeline: one analyzer's segments, or the waveform or loudness envelope."""
 
     key: str
     name: str
@@ -217,11 +217,34 @@ def _loudness_envelope(value: dict[str, Any], duration: float) -> str | None:
     return " ".join(path)
 
 
+def _waveform_envelope(value: dict[str, Any], duration: float) -> str | None:
+    """A closed SVG path of the waveform overview (largest peak per stretch, 0-127),
+    mirrored about the middle like a player's waveform, scaled to the timeline."""
+    levels = value.get("overview") or []
+    covered = float(value.get("duration_s") or duration)
+    if not levels or covered <= 0:
+        return None
+    middle = ENVELOPE_HEIGHT / 2
+    step = min(covered, duration) / duration * ENVELOPE_WIDTH / len(levels)
+    tops, bottoms = [], []
+    for i, level in enumerate(levels):
+        half = max(0.5, min(127, int(level)) / 127 * middle)
+        x = (i + 0.5) * step
+        tops.append(f"L{x:.1f},{middle - half:.1f}")
+        bottoms.append(f"L{x:.1f},{middle + half:.1f}")
+    end = len(levels) * step
+    return " ".join([f"M0,{middle}", *tops, f"L{end:.1f},{middle}", *reversed(bottoms), "Z"])
+
+
 def tracks(signals: dict[str, Signal], duration: float | None) -> list[Track]:
     """The timeline's rows, in a fixed order, for the analyzers that have signals."""
     if not duration:
         return []
     rows: list[Track] = []
+    wave = signals.get("audio.waveform")
+    if wave is not None:
+        envelope = _waveform_envelope(wave.value, duration)
+        rows.append(Track("waveform", "Waveform", wave.analyzer, envelope=envelope))
     loud = signals.get("audio.loudness")
     if loud is not None:
         envelope = _loudness_envelope(loud.value, duration)
