@@ -170,8 +170,9 @@ def edited_video(
 
     ``plan`` entries: ``("shot", seconds, seed)`` a shot of a moving picture,
     ``("cut", 0, 0)`` a hard cut to the next shot, ``("fade", seconds, 0)`` a fade out
-    through black and in again over ``seconds``. A boundary is ``(kind, time)``: a cut at
-    the first frame of the new shot, a fade at the middle of its black frames.
+    through black and in again over ``seconds`` (``"whiteout"``: through white). A
+    boundary is ``(kind, time)``: a cut at the first frame of the new shot, a fade
+    (either colour) at the middle of its black or white frames.
     """
     frames: list[np.ndarray] = []
     truth: list[tuple[str, float]] = []
@@ -179,25 +180,29 @@ def edited_video(
     for kind, seconds, seed in plan:
         if kind == "shot":
             shot = [shot_frame(seed, i, size) for i in range(round(seconds * fps))]
-            if pending and pending[0] == "fade":
+            if pending and pending[0] in ("fade", "whiteout"):
+                level = 0.0 if pending[0] == "fade" else 255.0
                 ramp = max(2, round(pending[1] * fps * 0.35))
                 for i in range(min(ramp, len(shot))):
-                    shot[i] = (shot[i] * ((i + 1) / (ramp + 1))).astype(np.uint8)
+                    a = (i + 1) / (ramp + 1)
+                    shot[i] = (shot[i] * a + level * (1 - a)).astype(np.uint8)
             elif pending and pending[0] == "cut":
                 truth.append(("cut", len(frames) / fps))
             frames.extend(shot)
             pending = None
         elif kind == "cut":
             pending = ("cut", 0.0)
-        else:
+        else:  # a fade through black ("fade") or white ("whiteout")
+            level = 0.0 if kind == "fade" else 255.0
             ramp = max(2, round(seconds * fps * 0.35))
             for i in range(ramp):
                 j = len(frames) - ramp + i
-                frames[j] = (frames[j] * (1 - (i + 1) / (ramp + 1))).astype(np.uint8)
-            black = max(1, round(seconds * fps * 0.3))
-            truth.append(("fade", (len(frames) + (black - 1) / 2) / fps))
-            frames.extend(np.zeros_like(frames[-1]) for _ in range(black))
-            pending = ("fade", seconds)
+                a = (i + 1) / (ramp + 1)
+                frames[j] = (frames[j] * (1 - a) + level * a).astype(np.uint8)
+            plateau = max(1, round(seconds * fps * 0.3))
+            truth.append(("fade", (len(frames) + (plateau - 1) / 2) / fps))
+            frames.extend(np.full_like(frames[-1], int(level)) for _ in range(plateau))
+            pending = (kind, seconds)
     return write_video(path, frames, fps), truth
 
 

@@ -88,6 +88,32 @@ def test_shots_find_cuts_within_a_frame_and_fades_within_half_a_second(tmp_path:
     assert value.analysis_width == 128 and value.frames == encoded
 
 
+WHITEOUTS = [
+    ("shot", 2.0, 31), ("whiteout", 1.0, 0), ("shot", 2.0, 32), ("cut", 0, 0),
+    ("shot", 1.5, 33), ("fade", 1.0, 0), ("shot", 2.0, 34), ("whiteout", 0.6, 0),
+    ("shot", 2.0, 35),
+]  # fmt: skip
+
+
+def test_fades_through_white_are_found_like_fades_through_black(tmp_path: Path) -> None:
+    path, truth = edited_video(tmp_path / "white.mp4", WHITEOUTS, fps=FPS)
+    value = VideoShots().analyze(_item(path, tmp_path)).value
+    found = [(b.kind, b.time) for b in value.boundaries]
+    scores = f1_of(found, truth)
+    print(f"video.shots on {len(truth)} boundaries with 2 fades through white: {scores}")
+    assert scores["f1"] == 1.0, (found, truth)
+    assert [b.through for b in value.boundaries] == ["white", None, "black", "white"]
+
+
+def test_a_camera_flash_is_neither_a_cut_nor_a_fade(tmp_path: Path) -> None:
+    frames = [shot_frame(13, i, (320, 180)) for i in range(3 * FPS)]
+    for i in (30, 31):  # two frames blown out, with no ramp either side
+        frames[i] = np.full_like(frames[i], 255)
+    path = write_video(tmp_path / "flash.mp4", frames, FPS)
+    value = VideoShots().analyze(_item(path, tmp_path)).value
+    assert value.boundaries == [], value.boundaries
+
+
 def test_camera_motion_alone_gives_one_shot(tmp_path: Path) -> None:
     frames = [shot_frame(11, i, (320, 180)) for i in range(4 * FPS)]
     frames = [np.roll(f, shift=(i % 7) * 9, axis=1) for i, f in enumerate(frames)]  # shaky pan

@@ -1,4 +1,4 @@
-"""``video.shots``: shot boundaries (hard cuts and fades through black) with times."""
+"""``video.shots``: shot boundaries (hard cuts, fades through black or white) with times."""
 
 from __future__ import annotations
 
@@ -37,7 +37,18 @@ class ShotsConfig(BaseModel):
         24.0, ge=0, le=255, description="mean luma (0-255) under which a frame is black"
     )
     black_spread: float = Field(
-        14.0, ge=0, description="luma standard deviation under which a dark frame is uniform"
+        14.0,
+        ge=0,
+        description="luma standard deviation under which a dark (or bright) frame is uniform",
+    )
+    max_flash_frames: int = Field(
+        3,
+        ge=0,
+        description="frames a flash (much brighter than the alike frames either side) may "
+        "last and not be taken for a cut; 0: no flash check",
+    )
+    white_luma: float = Field(
+        225.0, ge=0, le=255, description="mean luma (0-255) over which a uniform frame is white"
     )
     min_ramp_frames: int = Field(
         3, ge=1, description="frames of steadily falling or rising brightness that make a fade"
@@ -47,9 +58,16 @@ class ShotsConfig(BaseModel):
 class Boundary(BaseModel):
     """Where one shot ends and the next begins."""
 
-    time: float = Field(description="seconds; for a fade, the middle of its darkest stretch")
+    time: float = Field(
+        description="seconds; for a fade, the middle of its stretch of black or white"
+    )
     kind: Literal["cut", "fade"]
-    score: float = Field(description="cut: the frame change (0-1); fade: the brightness drop")
+    through: Literal["black", "white"] | None = Field(
+        None, description="for a fade: the colour it passes through"
+    )
+    score: float = Field(
+        description="cut: the frame change (0-1); fade: the brightness change to black or white"
+    )
     start: float = Field(description="where the transition begins (a cut: the boundary)")
     end: float = Field(description="where the transition ends")
 
@@ -97,45 +115,78 @@ def _cuts(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
             end=float(stats.time[i]),
         )
         for i in hits
-        if i > 0
+        if i > 0 and not _flash(stats, change, int(i), config)
     ]
 
 
-def _ramp(luma: np.ndarray, edge: int, step: int, limit: int) -> int:
-    """How many frames brightness keeps rising moving from ``edge`` in direction ``step``."""
+def _flash(stats: FrameStats, change: np.ndarray, i: int, config: ShotsConfig) -> bool:
+    """Whether the change at frame ``i`` starts a flash: a few frames much brighter than
+    the frames either side, which look alike (a camera flash, lightning), not a cut."""
+    before = i - 1
+    for length in range(1, config.max_flash_frames + 1):
+        after = i + length
+        if after >= len(change):
+            return False
+        if change[after] < config.cut_threshold:
+            continue  # the flash has not ended yet
+        bright = float(stats.luma[i:after].min())
+        sides = (float(stats.luma[before]), float(stats.luma[after]))
+        if (
+            bright - max(sides) >= 40.0
+            and abs(sides[0] - sides[1]) < 12.0
+            and abs(float(stats.spread[before]) - float(stats.spread[after])) < 8.0
+        ):
+            return True
+    return False
+
+
+def _ramp(luma: np.ndarray, edge: int, step: int, limit: int, away: float = 1.0) -> int:
+    """How many frames brightness keeps moving away from the plateau at ``edge`` (rising
+    for ``away`` = 1, a black one; falling for -1, a white one) going in direction ``step``."""
     count, i = 0, edge
-    while 0 <= i + step < len(luma) and count < limit and luma[i + step] > luma[i] + 0.5:
+    while 0 <= i + step < len(luma) and count < limit and away * (luma[i + step] - luma[i]) > 0.5:
         count += 1
         i += step
     return count
 
 
 def _fades(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
-    """Stretches of black entered or left by a brightness ramp (a cut to black has none)."""
-    dark = (stats.luma < config.black_luma) & (stats.spread < config.black_spread)
+    """Stretches of black or white entered or left by a brightness ramp (a cut to black
+    has none, nor a camera flash)."""
+    uniform = stats.spread < config.black_spread
     limit = max(config.min_ramp_frames, round(fps * 3))
     out = []
-    for first, last in runs(dark):
-        if first == 0 or last == len(dark) - 1:
-            continue  # fading in at the start or out at the end is not a boundary
-        falling = _ramp(stats.luma, first, -1, limit)
-        rising = _ramp(stats.luma, last, 1, limit)
-        if max(falling, rising) < config.min_ramp_frames:
-            continue
-        before = float(stats.luma[first - falling])
-        after = float(stats.luma[last + rising])
-        out.append(
-            Boundary(
-                time=round(float(stats.time[first] + stats.time[last]) / 2, 4),
-                kind="fade",
-                score=round(
-                    (max(before, after) - float(stats.luma[first : last + 1].min())) / 255, 4
-                ),
-                start=float(stats.time[first - falling]),
-                end=float(stats.time[last + rising]),
+    plateaus = (
+        ("black", (stats.luma < config.black_luma) & uniform, 1.0),
+        ("white", (stats.luma > config.white_luma) & uniform, -1.0),
+    )
+    for through, mask, away in plateaus:
+        for first, last in runs(mask):
+            if first == 0 or last == len(mask) - 1:
+                continue  # fading in at the start or out at the end is not a boundary
+            entering = _ramp(stats.luma, first, -1, limit, away)
+            leaving = _ramp(stats.luma, last, 1, limit, away)
+            if max(entering, leaving) < config.min_ramp_frames:
+                continue
+            before = float(stats.luma[first - entering])
+            after = float(stats.luma[last + leaving])
+            level = stats.luma[first : last + 1]
+            depth = (
+                max(before, after) - float(level.min())
+                if away > 0
+                else float(level.max()) - min(before, after)
             )
-        )
-    return out
+            out.append(
+                Boundary(
+                    time=round(float(stats.time[first] + stats.time[last]) / 2, 4),
+                    kind="fade",
+                    through=through,
+                    score=round(depth / 255, 4),
+                    start=float(stats.time[first - entering]),
+                    end=float(stats.time[last + leaving]),
+                )
+            )
+    return sorted(out, key=lambda b: b.time)
 
 
 def detect_boundaries(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
@@ -178,19 +229,20 @@ def shots_between(boundaries: list[Boundary], duration: float) -> list[Shot]:
 
 
 class VideoShots(Analyzer):
-    """Shot boundaries of a video: hard cuts and fades through black, with times.
+    """Shot boundaries of a video: hard cuts and fades through black or white, with times.
 
     Every frame is decoded once at a small analysis size (128 px wide by default).
     A cut is a frame whose change from the previous one (luma pixels and colour
     histograms) is large both absolutely and against the median change around it,
-    so camera motion and flashes of action are not cuts. A fade is a stretch of
-    uniform black frames entered or left by a steady ramp in brightness; its
-    boundary is the middle of the black. The per-frame measures are kept as an
+    so camera motion and flashes of action are not cuts; nor is a flash, a few
+    frames much brighter than the alike frames either side. A fade is a stretch of
+    uniform black (or white) frames entered or left by a steady ramp in
+    brightness; its boundary is the middle of that stretch. The per-frame measures are kept as an
     artifact for ``video.blackframes``.
     """
 
     name = "video.shots"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = frozenset({ContentKind.VIDEO})
     Config = ShotsConfig
     Output = ShotsOutput
