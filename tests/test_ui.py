@@ -133,6 +133,7 @@ class Site:
     episode: str
     article: str
     broken_run: str
+    clip: str
 
     def signals(self, content_id: str, analyzer: str) -> Any:
         found = self.server.store.get_signals(content_id, analyzer=analyzer)
@@ -178,10 +179,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 failing = client.post(
                     "/v1/contents", json={"path": str(broken), "pipeline": "audio"}
                 )
-                jobs = [r.json() for r in (episode, article, failing)]
-                assert all(r.status_code == 202 for r in (episode, article, failing)), jobs
+                clip = client.post(
+                    "/v1/contents/upload",
+                    files={"file": ("clip.mp4", (SAMPLES / "video/clip.mp4").read_bytes())},
+                    data={"pipeline": "video", "metadata": json.dumps({"title": "The clip"})},
+                )
+                posted = (episode, article, failing, clip)
+                jobs = [r.json() for r in posted]
+                assert all(r.status_code == 202 for r in posted), jobs
                 done = [wait_job(client, str(job["id"]), timeout_s=600) for job in jobs]
-            assert [d["status"] for d in done] == ["done", "done", "failed"], done
+            assert [d["status"] for d in done] == ["done", "done", "failed", "done"], done
             yield Site(
                 server=server,
                 admin_key=admin_key,
@@ -190,6 +197,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 episode=str(done[0]["content_id"]),
                 article=str(done[1]["content_id"]),
                 broken_run=str(store.get_job(str(done[2]["id"])).run_id),  # type: ignore[union-attr]
+                clip=str(done[3]["content_id"]),
             )
     finally:
         store.close()
@@ -421,6 +429,24 @@ def test_raw_signals_load_when_opened(site: Site, page: Any) -> None:
 
 
 @browser_test
+def test_a_video_shows_its_shots_and_its_waveform(site: Site, page: Any) -> None:
+    sign_in(page, site, site.reader_key, f"/ui/contents/{site.clip}")
+    frames = page.locator("#filmstrip .frame")
+    keyframes = site.signals(site.clip, "video.keyframes").value["frames"]
+    assert frames.count() == len(keyframes) >= 1
+    # every keyframe image loads (same origin, allowed by the page's policy)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('#filmstrip img'))"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        timeout=10_000,
+    )
+    assert page.locator("#filmstrip .badge").count() >= 1  # thumbnail candidates marked
+    assert page.locator(".track[data-track=waveform] svg.envelope path").count() == 1
+    last = keyframes[-1]
+    frames.last.click()
+    wait_until_at(page, float(last["start"]))
+
+
 def test_a_text_item_shows_its_text_without_a_player(site: Site, page: Any) -> None:
     sign_in(page, site, site.reader_key, f"/ui/contents/{site.article}")
     assert page.locator("audio, video").count() == 0
@@ -464,7 +490,7 @@ def test_runs_show_throughput_errors_and_cost_per_analyzer(site: Site, page: Any
     runs = {r.id for r in store.list_runs(limit=50)}
     assert site.broken_run in runs
     sections = page.locator("section.run")
-    assert sections.count() == 3
+    assert sections.count() == 4  # the episode, the article, the broken file, the clip
 
     broken = page.locator(f"#run-{site.broken_run}")
     failures = store.failures(run_id=site.broken_run)
