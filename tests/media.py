@@ -170,9 +170,11 @@ def edited_video(
 
     ``plan`` entries: ``("shot", seconds, seed)`` a shot of a moving picture,
     ``("cut", 0, 0)`` a hard cut to the next shot, ``("fade", seconds, 0)`` a fade out
-    through black and in again over ``seconds`` (``"whiteout"``: through white). A
-    boundary is ``(kind, time)``: a cut at the first frame of the new shot, a fade
-    (either colour) at the middle of its black or white frames.
+    through black and in again over ``seconds`` (``"whiteout"``: through white),
+    ``("dissolve", seconds, 0)`` a cross-fade over the last ``seconds`` of the shot
+    before and the first of the next. A boundary is ``(kind, time)``: a cut at the first
+    frame of the new shot, a fade (either colour) at the middle of its black or white
+    frames, a dissolve at the middle of its blended frames.
     """
     frames: list[np.ndarray] = []
     truth: list[tuple[str, float]] = []
@@ -188,10 +190,18 @@ def edited_video(
                     shot[i] = (shot[i] * a + level * (1 - a)).astype(np.uint8)
             elif pending and pending[0] == "cut":
                 truth.append(("cut", len(frames) / fps))
+            elif pending and pending[0] == "dissolve":
+                blend = min(round(pending[1] * fps), len(shot), len(frames))
+                for k in range(blend):
+                    a = (k + 1) / (blend + 1)
+                    j = len(frames) - blend + k
+                    frames[j] = ((1 - a) * frames[j] + a * shot[k]).astype(np.uint8)
+                truth.append(("dissolve", (len(frames) - blend + (blend - 1) / 2) / fps))
+                shot = shot[blend:]
             frames.extend(shot)
             pending = None
-        elif kind == "cut":
-            pending = ("cut", 0.0)
+        elif kind in ("cut", "dissolve"):
+            pending = (kind, seconds)
         else:  # a fade through black ("fade") or white ("whiteout")
             level = 0.0 if kind == "fade" else 255.0
             ramp = max(2, round(seconds * fps * 0.35))

@@ -47,8 +47,9 @@ def _item(path: Path, tmp_path: Path) -> AnalysisInput:
 
 
 def f1_of(found: list[tuple[str, float]], truth: list[tuple[str, float]]) -> dict[str, float]:
-    """Precision, recall and F1 of boundaries: a cut within one frame, a fade within 0.5 s."""
-    tolerance = {"cut": 1.0 / FPS + 1e-6, "fade": 0.5}
+    """Precision, recall and F1 of boundaries: a cut within one frame, a fade or a dissolve
+    within 0.5 s."""
+    tolerance = {"cut": 1.0 / FPS + 1e-6, "fade": 0.5, "dissolve": 0.5}
     unmatched = list(found)
     hits = 0
     for kind, time in truth:
@@ -86,6 +87,36 @@ def test_shots_find_cuts_within_a_frame_and_fades_within_half_a_second(tmp_path:
     with av.open(str(path)) as container:
         encoded = container.streams.video[0].frames
     assert value.analysis_width == 128 and value.frames == encoded
+
+
+DISSOLVES = [
+    ("shot", 3.0, 21), ("dissolve", 0.5, 0), ("shot", 3.0, 22), ("dissolve", 1.0, 0),
+    ("shot", 3.5, 23), ("cut", 0, 0), ("shot", 3.0, 24), ("dissolve", 2.0, 0),
+    ("shot", 4.0, 25), ("fade", 1.0, 0), ("shot", 3.0, 26), ("dissolve", 0.8, 0),
+    ("shot", 3.0, 27), ("cut", 0, 0), ("shot", 2.5, 28),
+]  # fmt: skip
+
+
+def test_dissolves_are_found_within_half_a_second_among_cuts_and_fades(tmp_path: Path) -> None:
+    path, truth = edited_video(tmp_path / "dissolves.mp4", DISSOLVES, fps=FPS)
+    value = VideoShots().analyze(_item(path, tmp_path)).value
+    found = [(b.kind, b.time) for b in value.boundaries]
+    scores = f1_of(found, truth)
+    print(f"video.shots on {len(truth)} boundaries with 4 dissolves: {scores}")
+    assert scores["f1"] == 1.0, (found, truth)
+    for boundary in value.boundaries:
+        if boundary.kind == "dissolve":
+            assert boundary.start < boundary.time < boundary.end
+    assert "dissolve" in {s.transition for s in value.shots}
+
+
+def test_a_change_of_lighting_is_not_a_dissolve(tmp_path: Path) -> None:
+    frames = [shot_frame(12, i, (320, 180)) for i in range(4 * FPS)]
+    gain = np.concatenate([np.ones(FPS), np.linspace(1.0, 0.45, FPS), np.full(2 * FPS, 0.45)])
+    frames = [(f * g).astype(np.uint8) for f, g in zip(frames, gain, strict=True)]
+    path = write_video(tmp_path / "dusk.mp4", frames, FPS)
+    value = VideoShots().analyze(_item(path, tmp_path)).value
+    assert value.count == 1, value.boundaries
 
 
 WHITEOUTS = [

@@ -5,18 +5,37 @@ frame, what shot detection and black/frozen detection need: time, mean and
 spread of luma, the change from the previous frame (pixels and colour
 histograms) and whether the frame looks like colour bars. They are stored as
 one compressed ``.npz`` artifact so ``video.blackframes`` reads them instead of decoding again.
+
+For gradual transitions each frame is also compared with the frame ``span``
+frames before it (a ring of the last histograms and 32 x 18 luma thumbnails is
+kept): how far the colour histogram moved over that span, which motion inside a
+shot hardly changes but a dissolve changes as much as a cut, and how far the
+later thumbnail is from a brightness-and-contrast change of the earlier one,
+which tells a dissolve from a change of lighting.
 """
 
 from __future__ import annotations
 
 import io
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _HIST_OFFSETS = np.array([0, 16, 32], dtype=np.int64)
-FIELDS = ("time", "luma", "spread", "pixel_change", "colour_change", "bars")
+FIELDS = (
+    "time",
+    "luma",
+    "spread",
+    "pixel_change",
+    "colour_change",
+    "bars",
+    "colour_span",
+    "gain_residual",
+)
+_SPAN_FIELDS = ("colour_span", "gain_residual")
+_THUMB = (18, 32)
 
 
 @dataclass
@@ -35,6 +54,12 @@ class FrameStats:
     """Half the L1 distance between this and the previous frame's RGB histograms, 0-1."""
     bars: np.ndarray
     """Whether the frame looks like colour bars (bool)."""
+    colour_span: np.ndarray
+    """Half the L1 distance between this frame's RGB histogram and that of the frame
+    ``span`` frames earlier, 0-1 (0 for the first ``span`` frames, or without a span)."""
+    gain_residual: np.ndarray
+    """How far this frame's luma thumbnail is from a gain and offset of the earlier one's,
+    relative to their difference: near 0 for a change of lighting, large for new content."""
 
     def __len__(self) -> int:
         return len(self.time)
@@ -54,7 +79,10 @@ class FrameStats:
     def from_bytes(cls, data: bytes) -> FrameStats:
         """Read columns written by ``to_bytes``."""
         with np.load(io.BytesIO(data)) as npz:
-            return cls(**{name: npz[name] for name in FIELDS})
+            columns = {name: npz[name] for name in FIELDS if name in npz}
+        for name in _SPAN_FIELDS:  # written before these columns existed
+            columns.setdefault(name, np.zeros(len(columns["time"]), dtype=np.float32))
+        return cls(**columns)
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -89,14 +117,43 @@ def looks_like_bars(frame: np.ndarray) -> bool:
     return 5 <= len(stripes) <= 16 and len(np.unique(stripes)) >= 5
 
 
+def _thumbnail(luma: np.ndarray) -> np.ndarray:
+    """Block means of a luma plane on a grid of about 32 x 18 (fewer on tiny frames)."""
+    height, width = luma.shape
+    by, bx = max(1, height // _THUMB[0]), max(1, width // _THUMB[1])
+    rows, cols = height // by, width // bx
+    blocks = luma[: rows * by, : cols * bx].reshape(rows, by, cols, bx)
+    return blocks.mean(axis=(1, 3), dtype=np.float32).ravel()
+
+
+def gain_residual(earlier: np.ndarray, later: np.ndarray) -> float:
+    """How far ``later`` is from ``gain * earlier + offset`` (least squares), relative to
+    how far it is from ``earlier``: 0 when only brightness and contrast changed."""
+    delta = later - earlier
+    size = float(np.sqrt(np.dot(delta, delta)))
+    if size < 1e-6:
+        return 0.0
+    centred = earlier - earlier.mean()
+    spread = float(np.dot(centred, centred))
+    target = later - later.mean()
+    gain = float(np.dot(centred, target)) / spread if spread > 1e-6 else 0.0
+    rest = target - gain * centred
+    return float(np.sqrt(np.dot(rest, rest))) / size
+
+
 class FrameStatsBuilder:
-    """Accumulates ``FrameStats`` one small RGB frame at a time, in fixed-size numpy blocks."""
+    """Accumulates ``FrameStats`` one small RGB frame at a time, in fixed-size numpy blocks.
+
+    ``span`` is the frame distance of the gradual-transition measures (0: not taken).
+    """
 
     _BLOCK = 16384
 
-    def __init__(self) -> None:
+    def __init__(self, span: int = 0) -> None:
+        self.span = span
+        self._ring: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=span + 1)
         self._blocks: list[np.ndarray] = []
-        # float32 measures and float64 times: 28 bytes a frame (10 h at 30 fps: 30 MB).
+        # float32 measures and float64 times: 36 bytes a frame (10 h at 30 fps: 39 MB).
         self._block = np.zeros((self._BLOCK, len(FIELDS)), dtype=np.float32)
         self._times: list[np.ndarray] = []
         self._block_times = np.zeros(self._BLOCK, dtype=np.float64)
@@ -115,8 +172,24 @@ class FrameStatsBuilder:
             colour = float(np.abs(hist - self._previous_hist).sum()) / 6.0
         self._previous_luma, self._previous_hist = luma, hist
         self._block_times[self._used] = seconds
+        colour_span = residual = 0.0
+        if self.span > 0:
+            self._ring.append((hist, _thumbnail(luma)))
+            if len(self._ring) == self.span + 1:
+                (hist_then, thumb_then), (_, thumb_now) = self._ring[0], self._ring[-1]
+                colour_span = float(np.abs(hist - hist_then).sum()) / 6.0
+                residual = gain_residual(thumb_then, thumb_now)
         row = self._block[self._used]
-        row[:] = (0.0, luma.mean(), luma.std(), pixel, colour, looks_like_bars(frame))
+        row[:] = (
+            0.0,
+            luma.mean(),
+            luma.std(),
+            pixel,
+            colour,
+            looks_like_bars(frame),
+            colour_span,
+            residual,
+        )
         self._used += 1
         if self._used == self._BLOCK:
             self._blocks.append(self._block)
@@ -135,4 +208,6 @@ class FrameStatsBuilder:
             pixel_change=table[:, 3].copy(),
             colour_change=table[:, 4].copy(),
             bars=table[:, 5] > 0.5,
+            colour_span=table[:, 6].copy(),
+            gain_residual=table[:, 7].copy(),
         )

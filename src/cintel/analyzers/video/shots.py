@@ -31,6 +31,13 @@ class ShotsConfig(BaseModel):
         description="a cut's change must be this many times the median change around it, "
         "so fast motion is not mistaken for cuts",
     )
+    cut_min_pixel_change: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="least mean luma change (0-1) at a cut: a frame whose colours shift but "
+        "whose picture stays (a change of lighting) is not a cut",
+    )
     context_s: float = Field(1.0, gt=0, description="half-width of the window for that median")
     min_shot_s: float = Field(0.3, ge=0, description="boundaries closer than this are merged")
     black_luma: float = Field(
@@ -47,6 +54,34 @@ class ShotsConfig(BaseModel):
         description="frames a flash (much brighter than the alike frames either side) may "
         "last and not be taken for a cut; 0: no flash check",
     )
+    dissolves: bool = Field(True, description="look for dissolves (cross-fades) too")
+    dissolve_window_s: float = Field(
+        1.0,
+        gt=0,
+        le=5,
+        description="frames this far apart are compared to find dissolves (their colour "
+        "histograms and their pictures)",
+    )
+    dissolve_min_change: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="least colour-histogram change (0-1) across the window for a dissolve; "
+        "motion within a shot stays far below it",
+    )
+    dissolve_max_jump: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="a transition whose largest single-frame change is this share of the "
+        "whole or more is abrupt (a cut), not a dissolve",
+    )
+    dissolve_min_gain_residual: float = Field(
+        0.4,
+        ge=0,
+        description="how far (relative to the change) the later picture must be from a "
+        "brightness and contrast change of the earlier, so lighting changes are not dissolves",
+    )
     white_luma: float = Field(
         225.0, ge=0, le=255, description="mean luma (0-255) over which a uniform frame is white"
     )
@@ -61,12 +96,13 @@ class Boundary(BaseModel):
     time: float = Field(
         description="seconds; for a fade, the middle of its stretch of black or white"
     )
-    kind: Literal["cut", "fade"]
+    kind: Literal["cut", "fade", "dissolve"]
     through: Literal["black", "white"] | None = Field(
         None, description="for a fade: the colour it passes through"
     )
     score: float = Field(
-        description="cut: the frame change (0-1); fade: the brightness change to black or white"
+        description="cut: the frame change (0-1); fade: the brightness change to black or "
+        "white; dissolve: the colour change across it (0-1)"
     )
     start: float = Field(description="where the transition begins (a cut: the boundary)")
     end: float = Field(description="where the transition ends")
@@ -78,7 +114,9 @@ class Shot(BaseModel):
     index: int
     start: float
     end: float
-    transition: Literal["start", "cut", "fade"] = Field(description="how the shot begins")
+    transition: Literal["start", "cut", "fade", "dissolve"] = Field(
+        description="how the shot begins"
+    )
 
 
 class ShotsOutput(BaseModel):
@@ -104,7 +142,10 @@ def _cuts(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
     spacing = max(1, round(fps * config.min_shot_s))
     local_max = change >= maximum_filter1d(change, size=2 * spacing + 1, mode="nearest")
     hits = np.flatnonzero(
-        (change >= config.cut_threshold) & (change >= config.cut_ratio * baseline) & local_max
+        (change >= config.cut_threshold)
+        & (change >= config.cut_ratio * baseline)
+        & local_max
+        & (stats.pixel_change >= config.cut_min_pixel_change)
     )
     return [
         Boundary(
@@ -189,14 +230,105 @@ def _fades(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]
     return sorted(out, key=lambda b: b.time)
 
 
-def detect_boundaries(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
-    """Cuts and fades found in per-frame measures, in time order, at least ``min_shot_s`` apart."""
+def span_frames(fps: float, config: ShotsConfig) -> int:
+    """Frames between the two compared for dissolves at ``fps`` (0 when dissolves are off)."""
+    return max(4, round(fps * config.dissolve_window_s)) if config.dissolves and fps > 0 else 0
+
+
+def _frame_at(stats: FrameStats, seconds: float) -> int:
+    return int(np.searchsorted(stats.time, seconds - 1e-6))
+
+
+def _abrupt(stats: FrameStats, cut: Boundary, span: int, config: ShotsConfig) -> bool:
+    """Whether a cut's own frame carries most of the colour change in the windows that end
+    at it and start at it; a frame in, or at either end of, a dissolve does not."""
+    i = _frame_at(stats, cut.time)
+    if not span:
+        return True
+    windows = [float(stats.colour_span[j]) for j in (i, i + span - 1) if span <= j < len(stats)]
+    total = max(windows, default=0.0)
+    return total <= 0 or float(stats.colour_change[i]) >= config.dissolve_max_jump * total
+
+
+def _dissolves(
+    stats: FrameStats,
+    fps: float,
+    config: ShotsConfig,
+    span: int,
+    cuts: list[Boundary],
+    fades: list[Boundary],
+) -> list[Boundary]:
+    """Gradual changes of picture, away from cuts and fades.
+
+    Window ``i`` compares frame ``i`` with frame ``i - span``. Across a dissolve the
+    colour histogram moves as far as across a cut, while motion within a shot hardly
+    moves it; unlike a cut, no single frame carries most of the change, and unlike a
+    change of lighting, the later picture is not a brightness change of the earlier.
+    The windows that see one dissolve form a run whose middle, less half a window, is
+    the middle of the dissolve; how fast the change rises along the run gives its length.
+    """
+    if not span or len(stats) <= span:
+        return []
+    candidate = stats.colour_span >= config.dissolve_min_change
+    candidate[:span] = False
+    for cut in cuts:  # windows holding a cut see the cut
+        i = _frame_at(stats, cut.time)
+        candidate[i : i + span] = False
+    for fade in fades:
+        candidate[_frame_at(stats, fade.start) : _frame_at(stats, fade.end) + span + 1] = False
+    frames = np.arange(len(stats), dtype=np.float64)
+    out = []
+    for first, last in runs(candidate):
+        if last - first + 1 < max(2, span // 4):
+            continue  # a few windows alone are noise
+        middle = (first + last) / 2 - span / 2
+        change = stats.colour_span[first : last + 1]
+        peak = float(change.max())
+        lo, hi = max(1, int(middle - span / 2)), min(len(stats), int(middle + span / 2) + 1)
+        if float(stats.colour_change[lo:hi].max()) >= config.dissolve_max_jump * peak:
+            continue  # abrupt after all
+        strongest = stats.gain_residual[first : last + 1][change >= 0.8 * peak]
+        if float(strongest.mean()) < config.dissolve_min_gain_residual:
+            continue  # the picture only got brighter or darker
+        rise = int(np.argmax(change >= 0.9 * peak))
+        length = rise / max(0.2, 0.9 - config.dissolve_min_change / peak)
+        length = min(max(length, 2.0), 3.0 * span)
+        centre = float(np.interp(middle, frames, stats.time))
+        out.append(
+            Boundary(
+                time=round(centre, 4),
+                kind="dissolve",
+                score=round(peak, 4),
+                start=round(max(0.0, centre - length / (2 * fps)), 4),
+                end=round(centre + length / (2 * fps), 4),
+            )
+        )
+    return out
+
+
+def detect_boundaries(
+    stats: FrameStats, fps: float, config: ShotsConfig, span: int | None = None
+) -> list[Boundary]:
+    """Cuts, fades and dissolves found in per-frame measures, in time order, at least
+    ``min_shot_s`` apart. ``span`` is the frame distance the dissolve measures were taken
+    at (default: from ``fps`` and the config)."""
+    span = span_frames(fps, config) if span is None else span
     cuts = _cuts(stats, fps, config)
     fades = _fades(stats, fps, config)
     slack = 1.0 / fps if fps else 0.0
     # Brightness ramps of a fade change every frame a lot; they are not cuts.
     cuts = [c for c in cuts if not any(f.start - slack <= c.time <= f.end + slack for f in fades)]
-    found = sorted(cuts + fades, key=lambda b: b.time)
+    abrupt = [c for c in cuts if _abrupt(stats, c, span, config)]
+    dissolves = _dissolves(stats, fps, config, span, abrupt, fades)
+    # A frame in or at an end of a dissolve may trip the cut test; the dissolve stands for
+    # it (its ends are estimates, hence the margin).
+    margin = max(slack, 0.25 * span / fps) if fps else slack
+    cuts = [
+        c
+        for c in cuts
+        if c in abrupt or not any(d.start - margin <= c.time <= d.end + margin for d in dissolves)
+    ]
+    found = sorted(cuts + fades + dissolves, key=lambda b: b.time)
     kept: list[Boundary] = []
     for boundary in found:
         if kept and boundary.time - kept[-1].time < config.min_shot_s:
@@ -211,7 +343,7 @@ def shots_between(boundaries: list[Boundary], duration: float) -> list[Shot]:
     """The shots that ``boundaries`` cut a video of ``duration`` seconds into."""
     shots: list[Shot] = []
     start = 0.0
-    transition: Literal["start", "cut", "fade"] = "start"
+    transition: Literal["start", "cut", "fade", "dissolve"] = "start"
     for boundary in boundaries:
         if boundary.time <= start:
             continue
@@ -229,7 +361,8 @@ def shots_between(boundaries: list[Boundary], duration: float) -> list[Shot]:
 
 
 class VideoShots(Analyzer):
-    """Shot boundaries of a video: hard cuts and fades through black or white, with times.
+    """Shot boundaries of a video: hard cuts, fades through black or white, and
+    dissolves, with times.
 
     Every frame is decoded once at a small analysis size (128 px wide by default).
     A cut is a frame whose change from the previous one (luma pixels and colour
@@ -237,8 +370,10 @@ class VideoShots(Analyzer):
     so camera motion and flashes of action are not cuts; nor is a flash, a few
     frames much brighter than the alike frames either side. A fade is a stretch of
     uniform black (or white) frames entered or left by a steady ramp in
-    brightness; its boundary is the middle of that stretch. The per-frame measures are kept as an
-    artifact for ``video.blackframes``.
+    brightness; its boundary is the middle of that stretch. A dissolve is a
+    change of colour histogram over a second as large as a cut's, spread over
+    many frames, that is not a mere change of brightness. The per-frame measures
+    are kept as an artifact for ``video.blackframes``.
     """
 
     name = "video.shots"
@@ -256,13 +391,14 @@ class VideoShots(Analyzer):
             limits=self.limits,
             source=item.content.location,
         )
-        builder = FrameStatsBuilder()
+        span = span_frames(info.fps or 25.0, self.config)
+        builder = FrameStatsBuilder(span)
         for seconds, frame in frames:
             builder.add(seconds, frame)
         stats = builder.build()
         fps = info.fps or (len(stats) / max(float(stats.time[-1] - stats.time[0]), 1e-6))
         duration = float(stats.time[-1]) + 1.0 / fps
-        boundaries = detect_boundaries(stats, fps, self.config)
+        boundaries = detect_boundaries(stats, fps, self.config, span)
         shots = shots_between(boundaries, duration)
         width, height = analysis_size(info.width, info.height, self.config.analysis_width)
         key = item.artifact_store().put_bytes(stats.to_bytes())
