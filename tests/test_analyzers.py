@@ -113,7 +113,9 @@ def test_text_length_limit(tmp_path: Path) -> None:
 
 
 def _hash(path: Path) -> str:
-    return ImageHash().analyze(item(path)).phash
+    phash = ImageHash().analyze(item(path)).value.phash
+    assert phash is not None
+    return phash
 
 
 def test_hash_survives_resize_and_recompression(tmp_path: Path) -> None:
@@ -133,7 +135,7 @@ def test_hash_applies_exif_orientation(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # display rotated 90° clockwise
     stored.save(tmp_path / "rotated.jpg", exif=exif, quality=95)
-    out = ImageHash().analyze(item(tmp_path / "rotated.jpg"))
+    out = ImageHash().analyze(item(tmp_path / "rotated.jpg")).value
     assert (out.width, out.height) == (200, 300)
     assert hamming(out.phash, _hash(tmp_path / "upright.png")) <= 6
 

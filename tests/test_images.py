@@ -64,7 +64,7 @@ def test_hostile_exif_block_is_ignored_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "hostile.jpg").write_bytes(hostile)
     decoded = open_image(tmp_path / "hostile.jpg")
     assert decoded.size == (80, 60)
-    assert ImageHash().analyze(analysis_input(tmp_path / "hostile.jpg")).width == 80
+    assert ImageHash().analyze(analysis_input(tmp_path / "hostile.jpg")).value.width == 80
 
 
 def test_sixteen_thousand_square_image_is_refused_before_decoding(tmp_path: Path) -> None:

@@ -494,7 +494,9 @@ def test_api_names_an_images_near_duplicates(tmp_path: Path) -> None:
                 answer = client.get(f"/v1/contents/{first}/duplicates")
                 assert answer.status_code == 200, answer.text
                 # 2 bits between the whole hashes, 1 from the first's inner one
-                expected = [{"content_id": second, "title": "picture 1", "distance": 1}]
+                expected = [
+                    {"content_id": second, "title": "picture 1", "distance": 1, "frames": []}
+                ]
                 assert answer.json() == expected
                 assert client.get(f"/v1/contents/{first}/duplicates?distance=0").json() == []
                 signal = client.get(f"/v1/contents/{first}/signals/image.hash").json()
@@ -531,7 +533,9 @@ def test_cli_lists_clusters_and_one_images_duplicates(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "/images/0.png" in table.stdout and "picture 1" in table.stdout
     one = runner.invoke(app, [ids[1][:12], "--store", url, "--json"])
     assert one.exit_code == 0, one.output
-    assert json.loads(one.stdout) == [{"content_id": ids[0], "title": None, "distance": 1}]
+    assert json.loads(one.stdout) == [
+        {"content_id": ids[0], "title": None, "distance": 1, "frames": []}
+    ]
     assert json.loads(runner.invoke(app, ["--store", url, "--json", "-d", "0"]).stdout) == []
     from cintel.cli import app as cintel_app
 
@@ -541,7 +545,7 @@ def test_cli_lists_clusters_and_one_images_duplicates(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     (signal,) = json.loads(shown.stdout)
     assert signal["value"]["near_duplicates"] == [
-        {"content_id": ids[1], "title": "picture 1", "distance": 1}
+        {"content_id": ids[1], "title": "picture 1", "distance": 1, "frames": []}
     ]
     assert (duplicates_cli.DEFAULT_DISTANCE, duplicates_cli.MAX_DISTANCE) == (
         DEFAULT_DISTANCE,

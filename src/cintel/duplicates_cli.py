@@ -61,7 +61,9 @@ def duplicates(
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
     """Near-duplicate images (resized, recompressed, cropped, colour-shifted copies), by
-    their image.hash perceptual hashes: clusters of the tenant's images, or one image's."""
+    their image.hash perceptual hashes: clusters of the tenant's images, or one image's;
+    for a video, the videos sharing its footage and the images among its keyframes, with
+    the moments."""
     from cintel.cli import _open, _print_json, _resolve, _settings
     from cintel.search.hashes import NearDuplicates, duplicate_clusters
 
@@ -78,9 +80,16 @@ def duplicates(
         if as_json:
             _print_json([n.model_dump() for n in near])
             return
-        table = Table("content", "distance", "title or location", title=f"near {content.short_id}")
+        table = Table(
+            "content", "distance", "title or location", "moments", title=f"near {content.short_id}"
+        )
         for n in near:
-            table.add_row(n.content_id[:12], str(n.distance), n.title or places.get(n.content_id))
+            table.add_row(
+                n.content_id[:12],
+                str(n.distance),
+                n.title or places.get(n.content_id),
+                _moments(n.frames),
+            )
         out.print(table)
         err.print(f"{len(near)} near duplicates within {distance} bits", highlight=False)
         return
@@ -104,6 +113,20 @@ def duplicates(
         f"{len(clusters)} clusters of {images} images within {distance} bits{more}",
         highlight=False,
     )
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "image"
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _moments(frames: list[Any], shown: int = 3) -> str:
+    """Matching moments of two contents: ``0:12 ↔ 1:03`` (this one's, the other's)."""
+    pairs = [f"{_clock(m.time)} ↔ {_clock(m.other_time)}" for m in frames[:shown]]
+    more = f" (+{len(frames) - shown})" if len(frames) > shown else ""
+    return ", ".join(pairs) + more
 
 
 def _locations(store: Any, ids: list[str], tenant: str) -> dict[str, str]:

@@ -288,13 +288,26 @@ def image_distances(queries: np.ndarray, full: np.ndarray, inner: np.ndarray) ->
 # --- what the API and the CLI answer ----------------------------------------------------
 
 
+class FrameMatch(BaseModel):
+    """A moment where two contents show near-identical pictures (a video keyframe and an
+    image, or keyframes of two videos)."""
+
+    time: float | None = Field(description="seconds into the content asked about; none: an image")
+    other_time: float | None = Field(description="seconds into the other; none: an image")
+    distance: int
+
+
 class NearDuplicate(BaseModel):
-    """A content whose picture is a near copy of another's."""
+    """A content whose picture is a near copy of another's, or that shares footage."""
 
     content_id: str
     title: str | None
     distance: int = Field(
         description="bits (of 64) in which the closest of their perceptual hashes differ"
+    )
+    frames: list[FrameMatch] = Field(
+        default_factory=list,
+        description="where a video is involved: the matching moments, earliest first (at most 50)",
     )
 
 
@@ -739,7 +752,11 @@ class NearDuplicates:
         The caller checks that the content is the tenant's; one without a 64-bit
         ``image.hash`` signal is a ``NotFoundError`` that says how to get one.
         """
+        from cintel.search.footage import is_video_hash, video_near_duplicates, videos_showing
+
         found = self.store.get_signals(content_id, analyzer=HASH_ANALYZER, with_segments=False)
+        if found and is_video_hash(found[0].value):
+            return video_near_duplicates(self.store, content_id, tenant, distance, limit)
         hashes = signal_hashes(found[0].value) if found else []
         if not hashes:
             raise NotFoundError(
@@ -747,7 +764,10 @@ class NearDuplicates:
                 f"is known of its picture yet; run it through a pipeline with {HASH_ANALYZER} "
                 "at its default hash_size of 8 (for example: cintel run PATH --pipeline image)"
             )
-        return self.near_hashes(hashes, tenant, distance, limit, exclude=content_id)
+        images = self.near_hashes(hashes, tenant, distance, limit, exclude=content_id)
+        videos = videos_showing(self.store, hashes, tenant, distance, limit, content_id)
+        both = sorted([*images, *videos], key=lambda n: (n.distance, n.content_id))
+        return both[:limit]
 
 
 def signal_hashes(value: dict[str, Any]) -> list[int]:
@@ -771,12 +791,14 @@ _shared_lock = threading.Lock()
 
 def with_near_duplicates(store: Store, signal: Signal, tenant: str) -> Signal:
     """The signal, and for an image.hash signal its value naming the tenant's near
-    duplicates of the image (``near_duplicates``), found now: a stored list would go
-    stale as the catalogue grows."""
-    hashes = signal_hashes(signal.value) if signal.analyzer == HASH_ANALYZER else []
-    if not hashes:
+    duplicates of the image or video (``near_duplicates``), found now: a stored list
+    would go stale as the catalogue grows."""
+    if signal.analyzer != HASH_ANALYZER or signal.value.get("bits") != HASH_BITS:
         return signal
-    near = shared_near_duplicates(store).near_hashes(hashes, tenant, exclude=signal.content_id)
+    try:
+        near = shared_near_duplicates(store).near(signal.content_id, tenant)
+    except NotFoundError:
+        return signal
     value = {**signal.value, "near_duplicates": [n.model_dump(mode="json") for n in near]}
     return signal.model_copy(update={"value": value})
 

@@ -4,6 +4,10 @@ Besides the hashes of the whole picture, ``phash_inner`` hashes the picture
 without a thin border: a copy cropped by a few percent on each side hashes
 close to it, where its whole-picture hash may be a dozen bits away
 (``cintel.search.hashes`` compares both).
+
+On a video every keyframe is hashed, as a segment spanning its shot, so
+catalogue-wide lookup finds the videos that share footage and the images
+that are frames of a video (``cintel.search.frames``).
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.fft import dctn
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
-from cintel.media.images import flatten, open_image
-from cintel.model import ContentKind
+from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_video, load_frames
+from cintel.media.images import flatten
 
 # Copies cropped by 3-5% per side hash within a few bits of this inner part of the
 # original (their whole-picture hashes are often 10-20 bits apart).
@@ -36,10 +40,15 @@ class ImageHashConfig(BaseModel):
 
 
 class ImageHashOutput(BaseModel):
-    """Perceptual hashes as hex strings, with the image's size."""
+    """Perceptual hashes as hex strings, with the image's size; for a video, the number of
+    keyframes hashed (their hashes are the segments)."""
 
-    phash: str = Field(description="DCT hash of the whole picture, hex")
-    dhash: str = Field(description="gradient hash of the whole picture, hex")
+    phash: str | None = Field(
+        None, description="DCT hash of the whole picture, hex (none for a video)"
+    )
+    dhash: str | None = Field(
+        None, description="gradient hash of the whole picture, hex (none for a video)"
+    )
     phash_inner: str | None = Field(
         None,
         description="DCT hash of the picture without a border of "
@@ -48,6 +57,11 @@ class ImageHashOutput(BaseModel):
     bits: int = Field(description="bits per hash")
     width: int
     height: int
+    keyframes: int | None = Field(
+        None,
+        description="for a video: keyframes hashed, each a segment (label keyframe_hash) "
+        "with phash, phash_inner and dhash in its attrs",
+    )
 
 
 def inner(image: Image.Image) -> Image.Image:
@@ -91,27 +105,51 @@ def hamming(a: str, b: str) -> int:
 class ImageHash(Analyzer):
     """Perceptual hashes of an image (pHash and dHash, and a pHash of its inner part) that
     stay close under resizing, recompression, small crops and small colour changes, for
-    near-duplicate detection.
+    near-duplicate detection. On a video, the same hashes of every keyframe, as segments.
     """
 
     name = "image.hash"
-    version = "1.1.0"
-    kinds = frozenset({ContentKind.IMAGE})
-    needs = ("image.probe",)
+    version = "1.2.0"
+    kinds = IMAGE_AND_VIDEO
+    needs_by_kind = NEEDS_BY_KIND
     Config = ImageHashConfig
     Output = ImageHashOutput
     resources = Resources(cpu=1, memory_mb=256)
 
-    def analyze(self, item: AnalysisInput) -> ImageHashOutput:
+    def analyze(self, item: AnalysisInput) -> Result:
         assert isinstance(self.config, ImageHashConfig)
-        # Hash what a viewer sees: transparent areas over white.
-        image = flatten(open_image(item.path, self.limits, source=item.content.location))
         size = self.config.hash_size
-        return ImageHashOutput(
-            phash=phash(image, size),
-            dhash=dhash(image, size),
-            phash_inner=phash(inner(image), size),
-            bits=size * size,
-            width=image.width,
-            height=image.height,
-        )
+        frames = load_frames(item, self.limits)
+        if not is_video(item):
+            # Hash what a viewer sees: transparent areas over white.
+            image = flatten(frames[0].image)
+            hashes = _hashes(image, size)
+            value = ImageHashOutput(
+                **hashes, bits=size * size, width=image.width, height=image.height
+            )
+            return Result(value=value)
+        segments = []
+        width = height = 0
+        for frame in frames:
+            picture = frame.rgb
+            width, height = max(width, picture.width), max(height, picture.height)
+            hashes = _hashes(picture, size)
+            segments.append(
+                frame.segment(
+                    label="keyframe_hash",
+                    text=hashes["phash"],
+                    phash=hashes["phash"],
+                    dhash=hashes["dhash"],
+                    phash_inner=hashes["phash_inner"],
+                )
+            )
+        value = ImageHashOutput(bits=size * size, width=width, height=height, keyframes=len(frames))
+        return Result(value=value, segments=segments)
+
+
+def _hashes(image: Image.Image, size: int) -> dict[str, str]:
+    return {
+        "phash": phash(image, size),
+        "dhash": dhash(image, size),
+        "phash_inner": phash(inner(image), size),
+    }

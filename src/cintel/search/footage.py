@@ -1,0 +1,228 @@
+"""Shared footage: videos whose keyframes match other videos' keyframes or images.
+
+On a video, ``image.hash`` hashes every keyframe (one segment per shot, with the
+time of the frame). ``KeyframeHashes`` keeps those hashes of a whole store in
+memory under the same multi-index hashing as images (``cintel.search.hashes``)
+and reads them all again when the store's count of image.hash signals changes
+(at most every few seconds). With it:
+
+- a video's near duplicates are the videos sharing near-identical keyframes
+  (a re-upload, a clip, a trailer, a segment reused in another episode) and the
+  images near one of its keyframes (a frame used as artwork), each with the
+  pairs of moments that match;
+- an image's near duplicates include the videos that show it, with the moment.
+
+Like image lookups, answers are found when asked for and confined to the
+caller's tenant by joining back to its contents.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from cintel.errors import NotFoundError
+from cintel.search.hashes import (
+    HASH_ANALYZER,
+    SYNC_EVERY_S,
+    FrameMatch,
+    NearDuplicate,
+    _engine,
+    _titles,
+    _unhex,
+    hex_ids,
+    image_hash_index,
+    parse_hash,
+    shared_near_duplicates,
+    signal_hashes,
+)
+from cintel.store import Store, schema
+
+KEYFRAME_LABEL = "keyframe_hash"
+MAX_MATCHES = 50
+"""Moments listed per matching content, at most (the earliest)."""
+
+
+class KeyframeHashes:
+    """The 64-bit hashes (whole and inner) of every video keyframe in a store, with the
+    content and moment of each; safe to share between threads."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = _engine(store)
+        self.lock = threading.RLock()
+        self._ids = np.zeros(0, dtype="S32")
+        self._times = np.zeros(0, dtype=np.float64)
+        self._index = image_hash_index(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+        self._count = -1
+        self._checked = 0.0
+        self._every = SYNC_EVERY_S
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self._ids)
+
+    def sync(self, force: bool = False) -> None:
+        """Read the keyframe hashes again if the store's count of image.hash signals
+        changed. Unless ``force``, the store is asked at most every few seconds, and more
+        seldom when a read takes long (at most a tenth of the time goes to reading)."""
+        with self.lock:
+            now = time.monotonic()
+            if not force and self._count >= 0 and now - self._checked < self._every:
+                return
+            self._checked = now
+            counting = (
+                sa.select(sa.func.count())
+                .select_from(schema.signals)
+                .where(schema.signals.c.analyzer == HASH_ANALYZER)
+            )
+            with self.engine.connect() as conn:
+                count = int(conn.execute(counting).scalar_one())
+                if count != self._count:
+                    self._read(conn)
+                    self._count = count
+                    self._every = max(SYNC_EVERY_S, 10 * (time.monotonic() - now))
+
+    def _read(self, conn: sa.Connection) -> None:
+        seg, sig = schema.segments.c, schema.signals.c
+        query = (
+            sa.select(
+                seg.content_id,
+                seg.result_key,
+                seg.attrs["time"].as_float().label("time"),
+                seg.attrs["phash"].as_string().label("phash"),
+                seg.attrs["phash_inner"].as_string().label("phash_inner"),
+            )
+            # Driven from the signals (indexed by analyzer), then their segments by key.
+            .join(schema.signals, sig.result_key == seg.result_key)
+            .where(sig.analyzer == HASH_ANALYZER, seg.label == KEYFRAME_LABEL)
+            .order_by(sig.created_at, seg.idx)
+        )
+        rows = list(conn.execute(query))
+        newest: dict[str, str] = {}
+        for row in rows:  # oldest first: the last signal of a content wins
+            newest[row.content_id] = row.result_key
+        rows = [r for r in rows if newest[r.content_id] == r.result_key]
+        ids, known = _unhex([r.content_id for r in rows], 64)
+        full, whole = _unhex([r.phash for r in rows], 16)
+        inner, part = _unhex([r.phash_inner for r in rows], 16)
+        full_hashes = full.view(">u8").ravel().astype(np.uint64)
+        inner_hashes = np.where(part, inner.view(">u8").ravel().astype(np.uint64), full_hashes)
+        kept = known & whole
+        self._ids = ids.view("S32").ravel()[kept]
+        self._times = np.array([r.time or 0.0 for r in rows], dtype=np.float64)[kept]
+        self._index = image_hash_index(full_hashes[kept], inner_hashes[kept])
+
+    def near(self, hashes: Iterable[int], distance: int) -> list[tuple[str, float, int]]:
+        """``(content id, moment, distance)`` of every keyframe within ``distance`` bits of
+        any of ``hashes``, nearest first."""
+        queries = np.array(list(hashes), dtype=np.uint64)
+        with self.lock:
+            rows, distances = self._index.query(queries, distance)
+            ids = hex_ids(self._ids, rows)
+            times = self._times[rows]
+        return [(i, float(t), int(d)) for i, t, d in zip(ids, times, distances, strict=True)]
+
+
+_shared: weakref.WeakKeyDictionary[Store, KeyframeHashes] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_keyframe_hashes(store: Store) -> KeyframeHashes:
+    """The process's ``KeyframeHashes`` of a store: read on first use, then kept in step."""
+    with _shared_lock:
+        index = _shared.get(store)
+        if index is None:
+            index = _shared[store] = KeyframeHashes(store)
+        return index
+
+
+def _frame_hashes(segment: Any) -> list[int]:
+    attrs = segment.attrs
+    return [h for h in (parse_hash(attrs.get("phash")), parse_hash(attrs.get("phash_inner"))) if h]
+
+
+class _Found:
+    """Matches gathered per other content."""
+
+    def __init__(self) -> None:
+        self.best: dict[str, int] = {}
+        self.moments: dict[str, list[FrameMatch]] = {}
+
+    def add(self, other: str, at: float | None, other_at: float | None, distance: int) -> None:
+        self.best[other] = min(distance, self.best.get(other, distance))
+        self.moments.setdefault(other, []).append(
+            FrameMatch(time=at, other_time=other_at, distance=distance)
+        )
+
+    def answer(self, store: Store, tenant: str, limit: int) -> list[NearDuplicate]:
+        titles = _titles(store, list(self.best), tenant)
+        out = []
+        for other, title in titles.items():
+            moments = sorted(
+                self.moments[other], key=lambda m: (m.time or 0.0, m.other_time or 0.0)
+            )
+            out.append(
+                NearDuplicate(
+                    content_id=other,
+                    title=title,
+                    distance=self.best[other],
+                    frames=moments[:MAX_MATCHES],
+                )
+            )
+        out.sort(key=lambda n: (n.distance, -len(n.frames), n.content_id))
+        return out[:limit]
+
+
+def video_near_duplicates(
+    store: Store, content_id: str, tenant: str, distance: int, limit: int
+) -> list[NearDuplicate]:
+    """Videos sharing near-identical keyframes with this video, and images near one of
+    its keyframes, with the matching moments; the caller checks the content is the
+    tenant's."""
+    found = store.get_signals(content_id, analyzer=HASH_ANALYZER)
+    frames = [s for s in (found[0].segments if found else []) if s.label == KEYFRAME_LABEL]
+    if not frames or found[0].value.get("bits") != 64:
+        raise NotFoundError(
+            f"content {content_id[:12]} has no 64-bit {HASH_ANALYZER} hashes of its keyframes; "
+            f"run it through a pipeline with {HASH_ANALYZER} at its default hash_size of 8 "
+            "(for example: cintel run PATH --pipeline video)"
+        )
+    keyframes = shared_keyframe_hashes(store)
+    keyframes.sync()
+    images = shared_near_duplicates(store)
+    gathered = _Found()
+    for frame in frames:
+        hashes = _frame_hashes(frame)
+        at = frame.attrs.get("time")
+        for other, other_at, d in keyframes.near(hashes, distance):
+            if other != content_id:
+                gathered.add(other, at, other_at, d)
+        for image in images.near_hashes(hashes, tenant, distance, limit, exclude=content_id):
+            gathered.add(image.content_id, at, None, image.distance)
+    return gathered.answer(store, tenant, limit)
+
+
+def videos_showing(
+    store: Store, hashes: list[int], tenant: str, distance: int, limit: int, exclude: str
+) -> list[NearDuplicate]:
+    """The tenant's videos with a keyframe within ``distance`` bits of an image's hashes,
+    with the moments."""
+    keyframes = shared_keyframe_hashes(store)
+    keyframes.sync()
+    gathered = _Found()
+    for other, other_at, d in keyframes.near(hashes, distance):
+        if other != exclude:
+            gathered.add(other, None, other_at, d)
+    return gathered.answer(store, tenant, limit)
+
+
+def is_video_hash(value: dict[str, Any]) -> bool:
+    """Whether an image.hash value is a video's (its keyframes' hashes are the segments)."""
+    return value.get("keyframes") is not None and not signal_hashes(value)
