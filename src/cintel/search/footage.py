@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,9 +32,10 @@ from cintel.search.hashes import (
     SYNC_EVERY_S,
     FrameMatch,
     NearDuplicate,
+    PerStore,
     _engine,
     _titles,
-    _unhex,
+    hash_rows,
     hex_ids,
     image_hash_index,
     parse_hash,
@@ -109,15 +109,10 @@ class KeyframeHashes:
         for row in rows:  # oldest first: the last signal of a content wins
             newest[row.content_id] = row.result_key
         rows = [r for r in rows if newest[r.content_id] == r.result_key]
-        ids, known = _unhex([r.content_id for r in rows], 64)
-        full, whole = _unhex([r.phash for r in rows], 16)
-        inner, part = _unhex([r.phash_inner for r in rows], 16)
-        full_hashes = full.view(">u8").ravel().astype(np.uint64)
-        inner_hashes = np.where(part, inner.view(">u8").ravel().astype(np.uint64), full_hashes)
-        kept = known & whole
-        self._ids = ids.view("S32").ravel()[kept]
+        ids, full, inner, kept = hash_rows(rows)
+        self._ids = ids[kept]
         self._times = np.array([r.time or 0.0 for r in rows], dtype=np.float64)[kept]
-        self._index = image_hash_index(full_hashes[kept], inner_hashes[kept])
+        self._index = image_hash_index(full[kept], inner[kept])
 
     def near(self, hashes: Iterable[int], distance: int) -> list[tuple[str, float, int]]:
         """``(content id, moment, distance)`` of every keyframe within ``distance`` bits of
@@ -130,17 +125,12 @@ class KeyframeHashes:
         return [(i, float(t), int(d)) for i, t, d in zip(ids, times, distances, strict=True)]
 
 
-_shared: weakref.WeakKeyDictionary[Store, KeyframeHashes] = weakref.WeakKeyDictionary()
-_shared_lock = threading.Lock()
+_shared = PerStore(KeyframeHashes)
 
 
 def shared_keyframe_hashes(store: Store) -> KeyframeHashes:
     """The process's ``KeyframeHashes`` of a store: read on first use, then kept in step."""
-    with _shared_lock:
-        index = _shared.get(store)
-        if index is None:
-            index = _shared[store] = KeyframeHashes(store)
-        return index
+    return _shared.get(store)
 
 
 def _frame_hashes(segment: Any) -> list[int]:

@@ -38,11 +38,11 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -54,6 +54,7 @@ from cintel.model import Signal
 from cintel.store import Store, schema
 
 log = logging.getLogger(__name__)
+_Held = TypeVar("_Held")
 
 HASH_ANALYZER = "image.hash"
 # Calibrated on resized, recompressed, cropped and colour-shifted copies of distinct
@@ -350,6 +351,18 @@ def _hash_columns(timed: bool = True) -> tuple[Any, ...]:
     return (*hashes, s.result_key, s.created_at) if timed else hashes
 
 
+def hash_rows(rows: list[Any]) -> tuple[np.ndarray, ...]:
+    """Content ids (32 bytes), whole and inner 64-bit hashes of rows with ``content_id``,
+    ``phash`` and ``phash_inner`` as hex (a missing inner hash is the whole one), and
+    which rows hold a content id and a 64-bit hash (other hash sizes are not indexed)."""
+    ids, known = _unhex([r.content_id for r in rows], 64)
+    full, whole = _unhex([r.phash for r in rows], 16)
+    inner, part = _unhex([r.phash_inner for r in rows], 16)
+    full_hashes = full.view(">u8").ravel().astype(np.uint64)
+    inner_hashes = np.where(part, inner.view(">u8").ravel().astype(np.uint64), full_hashes)
+    return ids.view("S32").ravel(), full_hashes, inner_hashes, known & whole
+
+
 class _Rows:
     """The hashes of image.hash rows as they are read (oldest first), reduced at the end
     to the newest of each content, sorted by content id."""
@@ -362,15 +375,10 @@ class _Rows:
     def add(self, rows: Iterable[Any]) -> int:
         """Take a batch of rows; returns how many rows it held."""
         batch = list(rows)
-        ids, known = _unhex([r.content_id for r in batch], 64)
-        full, whole = _unhex([r.phash for r in batch], 16)
-        inner, part = _unhex([r.phash_inner for r in batch], 16)
-        full_hashes = full.view(">u8").ravel().astype(np.uint64)
-        inner_hashes = np.where(part, inner.view(">u8").ravel().astype(np.uint64), full_hashes)
-        kept = known & whole  # other hash sizes are not for this index
-        self._ids.append(ids.view("S32").ravel()[kept])
-        self._full.append(full_hashes[kept])
-        self._inner.append(inner_hashes[kept])
+        ids, full, inner, kept = hash_rows(batch)
+        self._ids.append(ids[kept])
+        self._full.append(full[kept])
+        self._inner.append(inner[kept])
         return len(batch)
 
     def newest(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -785,8 +793,25 @@ def _grown(array: np.ndarray, size: int, capacity: int) -> np.ndarray:
     return grown
 
 
-_shared: weakref.WeakKeyDictionary[Store, NearDuplicates] = weakref.WeakKeyDictionary()
-_shared_lock = threading.Lock()
+class PerStore(Generic[_Held]):
+    """One object per open store in this process, made on first use and dropped with the
+    store: an in-memory index that every request on a store shares."""
+
+    def __init__(self, make: Callable[[Store], _Held]) -> None:
+        self._make = make
+        self._held: weakref.WeakKeyDictionary[Store, _Held] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store) -> _Held:
+        """The store's object, made now if this is the first call."""
+        with self._lock:
+            held = self._held.get(store)
+            if held is None:
+                held = self._held[store] = self._make(store)
+            return held
+
+
+_shared = PerStore(NearDuplicates)
 
 
 def with_near_duplicates(store: Store, signal: Signal, tenant: str) -> Signal:
@@ -805,8 +830,4 @@ def with_near_duplicates(store: Store, signal: Signal, tenant: str) -> Signal:
 
 def shared_near_duplicates(store: Store) -> NearDuplicates:
     """The process's ``NearDuplicates`` of a store: read on first use, then kept in step."""
-    with _shared_lock:
-        index = _shared.get(store)
-        if index is None:
-            index = _shared[store] = NearDuplicates(store)
-        return index
+    return _shared.get(store)
