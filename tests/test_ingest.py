@@ -851,3 +851,17 @@ def test_confined_ingest_refuses_links_out_of_the_roots(
     # The operator (no roots) follows links as before.
     result = Ingestor(db, settings).ingest([str(root)])
     assert not result.failures and len(result.contents) == 3  # keep, secret, list.jsonl
+
+
+def test_a_jobs_roots_are_its_upload_or_the_path_roots(tmp_path: Path) -> None:
+    from cintel.jobs import job_roots, new_job
+
+    media = tmp_path / "media"
+    settings = _settings(tmp_path, server={"path_roots": [media]})
+    sha = "ab" * 32
+    blob = settings.blobs_dir / sha[:2] / sha
+    upload = new_job("acme", str(blob), "text", content_id=sha)
+    assert job_roots(settings, upload) == [blob]
+    # a path job may not read the stored uploads (another tenant's, by a link into them)
+    assert job_roots(settings, new_job("acme", str(media / "a.txt"), "text")) == [media]
+    assert job_roots(settings, new_job("acme", str(blob), "text")) == [media]

@@ -1010,6 +1010,10 @@ def test_extraction_helpers() -> None:
     assert find_codes("Use code pod20 at checkout, or promo code: SAVE-10.") == ["POD20", "SAVE-10"]
     # a spoken code split by speech recognition is put back together
     assert find_codes("Use the promo code signal 20 at brightleaf.com for 20% off.") == ["SIGNAL20"]
+    # ... but not an amount or a count after the code
+    amounts = "Use code PODCAST 20% off, or code DEAL 50 dollars off."
+    assert find_codes(amounts) == ["PODCAST", "DEAL"]
+    assert find_codes("We use code owners 2 times a day.") == []
     assert find_codes("Enter HELLO at checkout? No: use HELLO at checkout.") == ["HELLO"]
     assert find_codes("We review code at work and use code owners.") == []
     assert find_sponsor("This episode is brought to you by our friends at Acme Labs.", []) == (

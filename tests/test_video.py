@@ -136,10 +136,12 @@ def test_fades_through_white_are_found_like_fades_through_black(tmp_path: Path) 
     assert [b.through for b in value.boundaries] == ["white", None, "black", "white"]
 
 
-def test_a_camera_flash_is_neither_a_cut_nor_a_fade(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lit", [(30,), (30, 31)])
+def test_a_camera_flash_is_neither_a_cut_nor_a_fade(tmp_path: Path, lit: tuple[int, ...]) -> None:
     frames = [shot_frame(13, i, (320, 180)) for i in range(3 * FPS)]
-    for i in (30, 31):  # two frames blown out, with no ramp either side
-        frames[i] = np.full_like(frames[i], 255)
+    for i in lit:  # blown out, or much brighter, with no ramp either side
+        brighter = np.clip(frames[i].astype(np.int16) + 90, 0, 255).astype(np.uint8)
+        frames[i] = np.full_like(frames[i], 255) if len(lit) > 1 else brighter
     path = write_video(tmp_path / "flash.mp4", frames, FPS)
     value = VideoShots().analyze(_item(path, tmp_path)).value
     assert value.boundaries == [], value.boundaries

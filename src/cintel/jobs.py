@@ -79,12 +79,11 @@ def process_job(
 
     A job is ``done`` when its pipeline ran (analyzer failures are listed in
     its summary, as ``cintel run`` lists them) and ``failed`` when nothing
-    could be ingested or the run itself broke. ``roots`` (default: the
-    server's path roots and its upload blobs) are the folders a job's local
-    files must resolve under when they are read, links followed.
+    could be ingested or the run itself broke. ``roots`` (default: see
+    ``job_roots``) are where a job's local files must resolve, links followed.
     """
     if roots is None:
-        roots = job_roots(settings)
+        roots = job_roots(settings, job)
     metadata = ContentMetadata.model_validate(job.metadata) if job.metadata else None
     values: dict[str, Any]
     try:
@@ -133,9 +132,15 @@ def process_job(
     return finished
 
 
-def job_roots(settings: Settings) -> list[Path]:
-    """Where a job queued by the server may read: its path roots and its upload blobs."""
-    return [*settings.server.path_roots, settings.blobs_dir]
+def job_roots(settings: Settings, job: Job) -> list[Path]:
+    """Where a job queued by the server may read: an upload, its own stored file; any other
+    job, the server's path roots (so a link from a root into the stored uploads, which may
+    be another tenant's, is refused)."""
+    upload = Path(job.input)
+    stored = upload.parent.parent == settings.blobs_dir
+    if job.content_id and upload.name == job.content_id and stored:
+        return [upload]
+    return list(settings.server.path_roots)
 
 
 def _announce(store: Store, settings: Settings, job: Job) -> None:

@@ -164,10 +164,16 @@ class Ingestor:
                 for name in sorted(files):
                     if not name.startswith("."):
                         file = os.path.join(root, name)  # noqa: PTH118 - hot path
-                        if self.roots is None or self._inside_roots(file):
+                        if self.roots is None:
                             out.append(_Local(Path(file), meta, file))
+                        elif (real := self._inside_roots(file)) is not None:
+                            out.append(_Local(real, meta, file))
             return
-        if self.roots is not None and not self._inside_roots(str(path)):
+        if self.roots is not None:
+            # The resolved path is the one read from here on: a link put in place of the
+            # file after this check is not followed.
+            if (real := self._inside_roots(str(path))) is not None:
+                out.append(_Local(real, meta, str(path)))
             return
         suffix = path.suffix.lower()
         if explicit and suffix in MANIFEST_SUFFIXES:
@@ -530,12 +536,23 @@ class Ingestor:
             )
         self._order[content.id] = content
 
-    def _inside_roots(self, file: str) -> bool:
-        """Whether ``file`` resolves under the roots; a file that does not is a failure."""
+    def _inside_roots(self, file: str) -> Path | None:
+        """``file`` resolved, when that lies under the roots; otherwise None, and a
+        recorded failure that says why."""
         assert self.roots is not None
+        if not self.roots:
+            self._fail(
+                file,
+                BadInputError(
+                    "local paths are not accepted here: no folders are allowed "
+                    "(CINTEL_SERVER_PATH_ROOTS); give this worker the same roots as the server",
+                    source=file,
+                ),
+            )
+            return None
         real = Path(os.path.realpath(file))
         if any(real.is_relative_to(root) for root in self.roots):
-            return True
+            return real
         self._fail(
             file,
             BadInputError(
@@ -544,7 +561,7 @@ class Ingestor:
                 source=file,
             ),
         )
-        return False
+        return None
 
     def _fail(self, source: str, exc: AnalysisError) -> None:
         message = str(exc)

@@ -189,8 +189,10 @@ def url_label(url: str) -> str:
 # ---- promo codes ----
 
 _CODE = re.compile(
-    r"\b(?:(?:promo|coupon|offer|discount|referral)\s+code|code)\s*(?:word\s+)?[:\"'“]?\s*"
-    r"([A-Za-z0-9][A-Za-z0-9-]{1,24})(?:\s+(\d{1,4})\b)?",
+    r"\b(?:(?P<named>promo|coupon|offer|discount|referral)\s+code|code)\s*(?:word\s+)?"
+    r"[:\"'“]?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9-]{1,24})"
+    r"(?:\s+(?P<number>\d{1,4})(?!\s*(?:%|percent|per\s*cent|off|dollars?|bucks|pounds?|euros?|times?)\b)"
+    r"(?![%\d]))?",
     re.I,
 )
 _CHECKOUT = re.compile(r"\buse\s+([A-Z0-9][A-Za-z0-9-]{1,24})\s+at checkout\b")
@@ -211,13 +213,15 @@ def find_codes(text: str) -> list[str]:
     A code is written in capitals or has digits; a lower-case one (as transcripts may write
     it) counts only when an offer follows ("code podcast for 20% off"), so "use code owners"
     is no code. Speech recognition splits spoken codes ("SIGNAL20" heard as "signal 20"):
-    a word and the number right after it are one code."""
+    after "promo code" (or coupon, offer, discount, referral code), a word and the number
+    right after it are one code, unless the number is an amount ("20% off")."""
     codes: list[str] = []
     for match in [*_CODE.finditer(text), *_CHECKOUT.finditer(text)]:
-        code = match.group(1).strip("-")
+        code = match.group("code" if match.re is _CODE else 1).strip("-")
         if code.lower() in _CODE_STOP or len(code) < 2:
             continue
-        number = match.group(2) if match.re is _CODE else None
+        # "promo code signal 20" is SIGNAL20 as spoken; "use code owners 2 times" is no code.
+        number = match.group("number") if match.re is _CODE and match.group("named") else None
         if number and code.isalpha():
             code += number
         marked = code.isupper() or any(ch.isdigit() for ch in code)

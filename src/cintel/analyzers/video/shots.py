@@ -161,23 +161,23 @@ def _cuts(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
 
 
 def _flash(stats: FrameStats, change: np.ndarray, i: int, config: ShotsConfig) -> bool:
-    """Whether the change at frame ``i`` starts a flash: a few frames much brighter than
-    the frames either side, which look alike (a camera flash, lightning), not a cut."""
-    before = i - 1
+    """Whether the change at frame ``i`` starts or ends a flash: a few frames much brighter
+    than the alike frames either side (a camera flash, lightning), not a cut."""
     for length in range(1, config.max_flash_frames + 1):
-        after = i + length
-        if after >= len(change):
-            return False
-        if change[after] < config.cut_threshold:
-            continue  # the flash has not ended yet
-        bright = float(stats.luma[i:after].min())
-        sides = (float(stats.luma[before]), float(stats.luma[after]))
-        if (
-            bright - max(sides) >= 40.0
-            and abs(sides[0] - sides[1]) < 12.0
-            and abs(float(stats.spread[before]) - float(stats.spread[after])) < 8.0
-        ):
-            return True
+        for first in (i, i - length):  # the flash begins at i, or ends just before it
+            last = first + length - 1
+            if first < 1 or last + 1 >= len(change):
+                continue
+            if min(change[first], change[last + 1]) < config.cut_threshold:
+                continue
+            bright = float(stats.luma[first : last + 1].min())
+            before, after = float(stats.luma[first - 1]), float(stats.luma[last + 1])
+            if (
+                bright - max(before, after) >= 40.0
+                and abs(before - after) < 12.0
+                and abs(float(stats.spread[first - 1]) - float(stats.spread[last + 1])) < 8.0
+            ):
+                return True
     return False
 
 
@@ -281,6 +281,8 @@ def _dissolves(
     for first, last in runs(candidate):
         if last - first + 1 < max(2, span // 4):
             continue  # a few windows alone are noise
+        if first == span or last == len(stats) - 1:
+            continue  # cut short by the start or end of the video: its middle is unknown
         middle = (first + last) / 2 - span / 2
         change = stats.colour_span[first : last + 1]
         peak = float(change.max())
