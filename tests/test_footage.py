@@ -121,3 +121,18 @@ def test_api_and_cli_answer_the_same(catalogue: Catalogue) -> None:
     assert {n["content_id"] for n in json.loads(output)} == {ids["clip.mp4"], ids["art.jpg"]}
     code, output = cli(catalogue.root, "duplicates", episode[:12])
     assert code == 0 and "↔" in output
+
+
+def test_blank_keyframes_are_not_shared_footage(tmp_path: Path) -> None:
+    grey = [np.full((*SIZE[::-1], 3), 128, dtype=np.uint8)] * (2 * FPS)
+    write_video(tmp_path / "one.mp4", [*_moving(81, 2.0), *grey], FPS)
+    write_video(tmp_path / "two.mp4", [*grey, *_moving(82, 2.0)], FPS)
+    settings = Settings(data_dir=tmp_path / "data", workers=1)
+    pipeline = Pipeline(name="footage", steps=resolve_steps({n: {} for n in NAMES}, registry))
+    videos = [str(tmp_path / "one.mp4"), str(tmp_path / "two.mp4")]
+    report = run_pipeline(videos, pipeline, settings)
+    assert report.ok, report.failures
+    with open_store(settings.store_url) as store:
+        signal = store.get_signals(report.content_ids[0], analyzer="image.hash")[0]
+        assert [bool(s.attrs.get("blank")) for s in signal.segments] == [False, True]
+        assert NearDuplicates(store).near(report.content_ids[0], "default") == []

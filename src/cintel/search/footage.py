@@ -18,6 +18,7 @@ caller's tenant by joining back to its contents.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from cintel.errors import NotFoundError
 from cintel.search.hashes import (
     HASH_ANALYZER,
+    REFRESH_EVERY_S,
     SYNC_EVERY_S,
     FrameMatch,
     NearDuplicate,
@@ -44,6 +46,8 @@ from cintel.search.hashes import (
 )
 from cintel.store import Store, schema
 
+log = logging.getLogger(__name__)
+
 KEYFRAME_LABEL = "keyframe_hash"
 MAX_MATCHES = 50
 """Moments listed per matching content, at most (the earliest)."""
@@ -51,7 +55,12 @@ MAX_MATCHES = 50
 
 class KeyframeHashes:
     """The 64-bit hashes (whole and inner) of every video keyframe in a store, with the
-    content and moment of each; safe to share between threads."""
+    content and moment of each; safe to share between threads.
+
+    The first read happens on first use (``cintel serve`` starts it when it starts);
+    later reads, when the store's count of image.hash signals changed or an hour has
+    passed, run on a thread of their own while lookups use the hashes they have.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -62,7 +71,10 @@ class KeyframeHashes:
         self._index = image_hash_index(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
         self._count = -1
         self._checked = 0.0
+        self._read_at = 0.0
         self._every = SYNC_EVERY_S
+        self._generation = 0
+        self._reader: threading.Thread | None = None
 
     def __len__(self) -> int:
         with self.lock:
@@ -70,26 +82,48 @@ class KeyframeHashes:
 
     def sync(self, force: bool = False) -> None:
         """Read the keyframe hashes again if the store's count of image.hash signals
-        changed. Unless ``force``, the store is asked at most every few seconds, and more
-        seldom when a read takes long (at most a tenth of the time goes to reading)."""
+        changed or an hour has passed: now on first use or with ``force``, else on a
+        thread of its own. Unless ``force``, the store is asked at most every few
+        seconds, and more seldom when a read takes long."""
         with self.lock:
             now = time.monotonic()
-            if not force and self._count >= 0 and now - self._checked < self._every:
+            loaded = self._count >= 0
+            if loaded and not force and now - self._checked < self._every:
                 return
             self._checked = now
-            counting = (
-                sa.select(sa.func.count())
-                .select_from(schema.signals)
-                .where(schema.signals.c.analyzer == HASH_ANALYZER)
-            )
             with self.engine.connect() as conn:
-                count = int(conn.execute(counting).scalar_one())
-                if count != self._count:
-                    self._read(conn)
-                    self._count = count
-                    self._every = max(SYNC_EVERY_S, 10 * (time.monotonic() - now))
+                count = self._count_signals(conn)
+            if count == self._count and now - self._read_at < REFRESH_EVERY_S:
+                return
+            if not loaded or force:
+                self._install(self._read_all(), self._generation)
+            elif self._reader is None or not self._reader.is_alive():
+                self._reader = threading.Thread(
+                    target=self._read_quietly, name="cintel-keyframe-hashes", daemon=True
+                )
+                self._reader.start()
 
-    def _read(self, conn: sa.Connection) -> None:
+    def _read_quietly(self) -> None:
+        try:
+            generation = self._generation
+            snapshot = self._read_all()
+            with self.lock:
+                self._install(snapshot, generation)
+        except Exception:  # the next due sync tries again; lookups keep the old hashes
+            log.exception("shared footage: reading the keyframe hashes again failed")
+
+    @staticmethod
+    def _count_signals(conn: sa.Connection) -> int:
+        counting = (
+            sa.select(sa.func.count())
+            .select_from(schema.signals)
+            .where(schema.signals.c.analyzer == HASH_ANALYZER)
+        )
+        return int(conn.execute(counting).scalar_one())
+
+    def _read_all(self) -> tuple[Any, ...]:
+        """Every keyframe's content, moment and hashes (of each content's newest signal),
+        read without holding the lock."""
         seg, sig = schema.segments.c, schema.signals.c
         query = (
             sa.select(
@@ -104,15 +138,27 @@ class KeyframeHashes:
             .where(sig.analyzer == HASH_ANALYZER, seg.label == KEYFRAME_LABEL)
             .order_by(sig.created_at, seg.idx)
         )
-        rows = list(conn.execute(query))
+        started = time.monotonic()
+        with self.engine.connect() as conn:
+            count = self._count_signals(conn)  # first: rows written meanwhile are read again
+            rows = list(conn.execute(query))
         newest: dict[str, str] = {}
         for row in rows:  # oldest first: the last signal of a content wins
             newest[row.content_id] = row.result_key
         rows = [r for r in rows if newest[r.content_id] == r.result_key]
         ids, full, inner, kept = hash_rows(rows)
-        self._ids = ids[kept]
-        self._times = np.array([r.time or 0.0 for r in rows], dtype=np.float64)[kept]
-        self._index = image_hash_index(full[kept], inner[kept])
+        times = np.array([r.time or 0.0 for r in rows], dtype=np.float64)[kept]
+        index = image_hash_index(full[kept], inner[kept])
+        return ids[kept], times, index, count, time.monotonic() - started
+
+    def _install(self, snapshot: tuple[Any, ...], generation: int) -> None:
+        """Put a read in place (under the lock) unless another was put in place since."""
+        if generation != self._generation:
+            return
+        self._generation += 1
+        self._ids, self._times, self._index, self._count, seconds = snapshot
+        self._read_at = time.monotonic()
+        self._every = max(SYNC_EVERY_S, 10 * seconds)
 
     def near(self, hashes: Iterable[int], distance: int) -> list[tuple[str, float, int]]:
         """``(content id, moment, distance)`` of every keyframe within ``distance`` bits of
@@ -135,7 +181,8 @@ def shared_keyframe_hashes(store: Store) -> KeyframeHashes:
 
 def _frame_hashes(segment: Any) -> list[int]:
     attrs = segment.attrs
-    return [h for h in (parse_hash(attrs.get("phash")), parse_hash(attrs.get("phash_inner"))) if h]
+    hashes = (parse_hash(attrs.get("phash")), parse_hash(attrs.get("phash_inner")))
+    return [h for h in hashes if h is not None]
 
 
 class _Found:

@@ -89,10 +89,12 @@ class BodyLimit:
 
 
 def _warm_near_duplicates(store: Store) -> None:
+    from cintel.search.footage import shared_keyframe_hashes
     from cintel.search.hashes import shared_near_duplicates
 
     try:
         shared_near_duplicates(store).sync()
+        shared_keyframe_hashes(store).sync()
     except Exception:  # a lookup reads them itself; the server must start regardless
         log.warning("near duplicates: the image hashes could not be read at start", exc_info=True)
 
@@ -130,8 +132,8 @@ def create_app(
             thread.start()
             ctx.workers.append(worker)
             threads.append(thread)
-        # Read the catalogue's image hashes now, so the first near-duplicate lookup does not
-        # wait for them (seconds for a million images).
+        # Read the catalogue's image and keyframe hashes now, so the first near-duplicate
+        # lookup does not wait for them (seconds for a million images).
         threading.Thread(target=_warm_near_duplicates, args=(store,), daemon=True).start()
         try:
             yield

@@ -24,6 +24,8 @@ from cintel.media.images import flatten
 # Copies cropped by 3-5% per side hash within a few bits of this inner part of the
 # original (their whole-picture hashes are often 10-20 bits apart).
 INNER_TRIM = 0.04
+# Keyframes whose grey levels spread less than this (0-255) are blank and not hashed.
+BLANK_SPREAD = 4.0
 
 
 class ImageHashConfig(BaseModel):
@@ -60,7 +62,8 @@ class ImageHashOutput(BaseModel):
     keyframes: int | None = Field(
         None,
         description="for a video: keyframes hashed, each a segment (label keyframe_hash) "
-        "with phash, phash_inner and dhash in its attrs",
+        "with phash, phash_inner and dhash in its attrs (blank: true, and no hashes, for a "
+        "frame of one flat colour)",
     )
 
 
@@ -133,6 +136,11 @@ class ImageHash(Analyzer):
         for frame in frames:
             picture = frame.rgb
             width, height = max(width, picture.width), max(height, picture.height)
+            if float(np.asarray(picture.convert("L"), dtype=np.float32).std()) < BLANK_SPREAD:
+                # A blank frame (black, a flat colour) hashes like every other blank frame:
+                # it says nothing of which footage this is.
+                segments.append(frame.segment(label="keyframe_hash", blank=True))
+                continue
             hashes = _hashes(picture, size)
             segments.append(
                 frame.segment(
