@@ -54,7 +54,7 @@ def test_auto_dispatches_by_kind() -> None:
     assert text[0] == "text.extract" and {"text.summary", "text.pii"} <= set(text)
     assert not any(name.startswith(("audio.", "speech.")) for name in text)
     image_steps = [s.name for s in auto.steps_for(ContentKind.IMAGE)]
-    assert image_steps[:2] == ["image.probe", "image.hash"] and "image.ocr" in image_steps
+    assert image_steps[0] == "image.probe" and {"image.hash", "image.ocr"} <= set(image_steps)
     audio = [s.name for s in auto.steps_for(ContentKind.AUDIO)]
     assert audio == [s.name for s in load_pipeline("podcast").steps]
     assert {"media.probe", "audio.loudness", "speech.transcript"} <= set(audio)
