@@ -402,7 +402,7 @@ def test_a_due_full_read_runs_beside_the_lookups(
     _hash_signal(store, late, A ^ 0b1, created_at=utcnow() - timedelta(hours=1))
     monkeypatch.setattr(hashes, "RELOAD_EVERY_S", 0.0)
     assert index.sync() == 0  # a lookup's sync starts the full read and does not wait for it
-    reader = index._reloader
+    reader = index._reader
     assert reader is not None
     reader.join(timeout=30)
     assert _near(index, first) == {late: 1}

@@ -18,7 +18,6 @@ caller's tenant by joining back to its contents.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from cintel.errors import NotFoundError
+from cintel.model import Signal
 from cintel.search.hashes import (
     HASH_ANALYZER,
     REFRESH_EVERY_S,
@@ -35,6 +35,7 @@ from cintel.search.hashes import (
     FrameMatch,
     NearDuplicate,
     PerStore,
+    ReadsBeside,
     _engine,
     _titles,
     hash_rows,
@@ -46,14 +47,12 @@ from cintel.search.hashes import (
 )
 from cintel.store import Store, schema
 
-log = logging.getLogger(__name__)
-
 KEYFRAME_LABEL = "keyframe_hash"
 MAX_MATCHES = 50
 """Moments listed per matching content, at most (the earliest)."""
 
 
-class KeyframeHashes:
+class KeyframeHashes(ReadsBeside):
     """The 64-bit hashes (whole and inner) of every video keyframe in a store, with the
     content and moment of each; safe to share between threads.
 
@@ -73,8 +72,8 @@ class KeyframeHashes:
         self._checked = 0.0
         self._read_at = 0.0
         self._every = SYNC_EVERY_S
-        self._generation = 0
-        self._reader: threading.Thread | None = None
+        self._what = "shared footage: the keyframe hashes"
+        self._init_reads()
 
     def __len__(self) -> int:
         with self.lock:
@@ -96,21 +95,9 @@ class KeyframeHashes:
             if count == self._count and now - self._read_at < REFRESH_EVERY_S:
                 return
             if not loaded or force:
-                self._install(self._read_all(), self._generation)
-            elif self._reader is None or not self._reader.is_alive():
-                self._reader = threading.Thread(
-                    target=self._read_quietly, name="cintel-keyframe-hashes", daemon=True
-                )
-                self._reader.start()
-
-    def _read_quietly(self) -> None:
-        try:
-            generation = self._generation
-            snapshot = self._read_all()
-            with self.lock:
-                self._install(snapshot, generation)
-        except Exception:  # the next due sync tries again; lookups keep the old hashes
-            log.exception("shared footage: reading the keyframe hashes again failed")
+                self._read_now()
+            else:
+                self._read_later()
 
     @staticmethod
     def _count_signals(conn: sa.Connection) -> int:
@@ -151,14 +138,12 @@ class KeyframeHashes:
         index = image_hash_index(full[kept], inner[kept])
         return ids[kept], times, index, count, time.monotonic() - started
 
-    def _install(self, snapshot: tuple[Any, ...], generation: int) -> None:
-        """Put a read in place (under the lock) unless another was put in place since."""
-        if generation != self._generation:
-            return
-        self._generation += 1
+    def _put(self, snapshot: tuple[Any, ...]) -> int:
+        """Put a read in place (under the lock); returns the keyframes it holds."""
         self._ids, self._times, self._index, self._count, seconds = snapshot
         self._read_at = time.monotonic()
         self._every = max(SYNC_EVERY_S, 10 * seconds)
+        return len(self._ids)
 
     def near(self, hashes: Iterable[int], distance: int) -> list[tuple[str, float, int]]:
         """``(content id, moment, distance)`` of every keyframe within ``distance`` bits of
@@ -218,14 +203,14 @@ class _Found:
 
 
 def video_near_duplicates(
-    store: Store, content_id: str, tenant: str, distance: int, limit: int
+    store: Store, signal: Signal, tenant: str, distance: int, limit: int
 ) -> list[NearDuplicate]:
-    """Videos sharing near-identical keyframes with this video, and images near one of
-    its keyframes, with the matching moments; the caller checks the content is the
-    tenant's."""
-    found = store.get_signals(content_id, analyzer=HASH_ANALYZER)
-    frames = [s for s in (found[0].segments if found else []) if s.label == KEYFRAME_LABEL]
-    if not frames or found[0].value.get("bits") != 64:
+    """Videos sharing near-identical keyframes with the video of this image.hash signal,
+    and images near one of its keyframes, with the matching moments; the caller checks
+    the content is the tenant's."""
+    content_id = signal.content_id
+    frames = [s for s in signal.segments if s.label == KEYFRAME_LABEL]
+    if not frames or signal.value.get("bits") != 64:
         raise NotFoundError(
             f"content {content_id[:12]} has no 64-bit {HASH_ANALYZER} hashes of its keyframes; "
             f"run it through a pipeline with {HASH_ANALYZER} at its default hash_size of 8 "
@@ -241,9 +226,9 @@ def video_near_duplicates(
         for other, other_at, d in keyframes.near(hashes, distance):
             if other != content_id:
                 gathered.add(other, at, other_at, d)
-        for image in images.near_hashes(hashes, tenant, distance, limit, exclude=content_id):
-            gathered.add(image.content_id, at, None, image.distance)
-    return gathered.answer(store, tenant, limit)
+        for image, d in images.near_ids(hashes, distance):
+            gathered.add(image, at, None, d)
+    return gathered.answer(store, tenant, limit)  # confined to the tenant once, at the end
 
 
 def videos_showing(

@@ -465,7 +465,59 @@ def duplicate_clusters(
     return clusters
 
 
-class NearDuplicates:
+class ReadsBeside:
+    """For an in-memory index read whole from the store: a read can run on a thread of
+    its own while lookups use the index as it is, and is put in place under the index's
+    lock unless another read was put in place since it began.
+
+    A subclass sets ``lock`` and ``_what`` (for the log), calls ``_init_reads`` and
+    provides ``_read_all`` (no lock held) and ``_put`` (under the lock).
+    """
+
+    lock: threading.RLock
+    _what: str
+
+    def _init_reads(self) -> None:
+        self._generation = 0  # reads put in place
+        self._reader: threading.Thread | None = None
+
+    def _read_all(self) -> Any:
+        raise NotImplementedError
+
+    def _put(self, snapshot: Any) -> int:
+        raise NotImplementedError
+
+    def _install(self, snapshot: Any, generation: int) -> int:
+        if generation != self._generation:
+            return 0
+        self._generation += 1
+        return self._put(snapshot)
+
+    def _read_now(self) -> int:
+        """Read and put in place now, holding the lock throughout."""
+        with self.lock:
+            return self._install(self._read_all(), self._generation)
+
+    def _read_later(self) -> None:
+        """Start a read on a thread of its own, unless one is running."""
+        if self._reader is not None and self._reader.is_alive():
+            return
+        self._reader = threading.Thread(
+            target=self._read_quietly, name=f"cintel-{self._what.replace(' ', '-')}", daemon=True
+        )
+        self._reader.start()
+
+    def _read_quietly(self) -> None:
+        try:
+            generation = self._generation
+            snapshot = self._read_all()
+            with self.lock:
+                self._install(snapshot, generation)
+        except Exception:  # the next due sync tries again; lookups keep the old index
+            log.exception("%s: reading them again failed", self._what)
+
+
+class NearDuplicates(ReadsBeside):
     """The 64-bit image hashes of one store, held in memory and kept in step with it,
     for looking up one content's near duplicates; safe to share between threads.
 
@@ -494,8 +546,8 @@ class NearDuplicates:
         self._synced_at = 0.0
         self._sync_every = SYNC_EVERY_S
         self._reloaded_at = 0.0
-        self._generation = 0  # full reads put in place
-        self._reloader: threading.Thread | None = None
+        self._what = "near duplicates: the image hashes"
+        self._init_reads()
 
     def __len__(self) -> int:
         with self.lock:
@@ -536,34 +588,14 @@ class NearDuplicates:
                 if force:
                     read += self.reload()
                 else:  # a lookup does not wait seconds for a million rows
-                    self._reload_later()
+                    self._read_later()
             elif changed:
                 self._sync_every = max(SYNC_EVERY_S, 10 * (time.monotonic() - now))
             return read
 
     def reload(self) -> int:
         """Read every image.hash signal again, now; returns how many rows were read."""
-        with self.lock:
-            return self._install(self._read_all(), self._generation)
-
-    def _reload_later(self) -> None:
-        """Start a full read on a thread of its own, unless one is running: lookups go on
-        with the index as it is and see the new one when it is in."""
-        if self._reloader is not None and self._reloader.is_alive():
-            return
-        self._reloader = threading.Thread(
-            target=self._reload_quietly, name="cintel-near-duplicates", daemon=True
-        )
-        self._reloader.start()
-
-    def _reload_quietly(self) -> None:
-        try:
-            generation = self._generation
-            snapshot = self._read_all()
-            with self.lock:
-                self._install(snapshot, generation)
-        except Exception:  # the next due sync tries again; lookups keep the old index
-            log.exception("near duplicates: reading the image hashes again failed")
+        return self._read_now()
 
     def _read_all(self) -> _Snapshot:
         s = schema.signals.c
@@ -586,12 +618,8 @@ class NearDuplicates:
                 rows += found.add(batch)
         return _Snapshot(found, rows, count, newest, window, time.monotonic() - started)
 
-    def _install(self, snapshot: _Snapshot, generation: int) -> int:
-        """Put a full read in place (under the lock), unless another was put in place
-        since it began; returns the rows it read."""
-        if generation != self._generation:
-            return 0
-        self._generation += 1
+    def _put(self, snapshot: _Snapshot) -> int:
+        """Put a full read in place (under the lock); returns the rows it read."""
         self._ids, self._full, self._inner = snapshot.found.newest()
         self._size = len(self._ids)
         self._compact()
@@ -730,23 +758,27 @@ class NearDuplicates:
     ) -> list[NearDuplicate]:
         """The tenant's images within ``distance`` bits of any of ``hashes``, closest
         first, leaving out the content ``exclude``."""
+        near = self.near_ids(hashes, distance)
+        found: list[NearDuplicate] = []
+        for start in range(0, len(near), IN_CHUNK):
+            chunk = near[start : start + IN_CHUNK]
+            titles = _titles(self.store, [i for i, _ in chunk if i != exclude], tenant)
+            for cid, dist in chunk:
+                if cid in titles:
+                    found.append(NearDuplicate(content_id=cid, title=titles[cid], distance=dist))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def near_ids(self, hashes: Iterable[int], distance: int) -> list[tuple[str, int]]:
+        """Every tenant's images within ``distance`` bits of any of ``hashes``, closest
+        first, as (content id, distance): for callers that confine to a tenant later."""
         queries = np.unique(np.array(list(hashes), dtype=np.uint64))
         with self.lock:
             self.sync()
             rows, distances = self._near_rows(queries, distance)
             ids = hex_ids(self._ids, rows)
-        found: list[NearDuplicate] = []
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            titles = _titles(self.store, [i for i in chunk if i != exclude], tenant)
-            for cid, dist in zip(chunk, distances[start : start + IN_CHUNK], strict=True):
-                if cid in titles:
-                    found.append(
-                        NearDuplicate(content_id=cid, title=titles[cid], distance=int(dist))
-                    )
-            if len(found) >= limit:
-                break
-        return found[:limit]
+        return [(cid, int(d)) for cid, d in zip(ids, distances, strict=True)]
 
     def near(
         self,
@@ -755,27 +787,46 @@ class NearDuplicates:
         distance: int = DEFAULT_DISTANCE,
         limit: int = 100,
     ) -> list[NearDuplicate]:
-        """The tenant's images within ``distance`` bits of a content's, closest first.
+        """The tenant's images (and videos) within ``distance`` bits of a content's,
+        closest first.
 
         The caller checks that the content is the tenant's; one without a 64-bit
         ``image.hash`` signal is a ``NotFoundError`` that says how to get one.
         """
+        found = self.store.get_signals(content_id, analyzer=HASH_ANALYZER)
+        if not found:
+            raise _no_hashes(content_id)
+        return self.near_signal(found[0], tenant, distance, limit)
+
+    def near_signal(
+        self,
+        signal: Signal,
+        tenant: str,
+        distance: int = DEFAULT_DISTANCE,
+        limit: int = 100,
+    ) -> list[NearDuplicate]:
+        """``near`` for an image.hash signal already in hand (its segments too, for a
+        video's)."""
         from cintel.search.footage import is_video_hash, video_near_duplicates, videos_showing
 
-        found = self.store.get_signals(content_id, analyzer=HASH_ANALYZER, with_segments=False)
-        if found and is_video_hash(found[0].value):
-            return video_near_duplicates(self.store, content_id, tenant, distance, limit)
-        hashes = signal_hashes(found[0].value) if found else []
+        if is_video_hash(signal.value):
+            return video_near_duplicates(self.store, signal, tenant, distance, limit)
+        hashes = signal_hashes(signal.value)
         if not hashes:
-            raise NotFoundError(
-                f"content {content_id[:12]} has no 64-bit {HASH_ANALYZER} signal, so nothing "
-                f"is known of its picture yet; run it through a pipeline with {HASH_ANALYZER} "
-                "at its default hash_size of 8 (for example: cintel run PATH --pipeline image)"
-            )
-        images = self.near_hashes(hashes, tenant, distance, limit, exclude=content_id)
-        videos = videos_showing(self.store, hashes, tenant, distance, limit, content_id)
+            raise _no_hashes(signal.content_id)
+        exclude = signal.content_id
+        images = self.near_hashes(hashes, tenant, distance, limit, exclude=exclude)
+        videos = videos_showing(self.store, hashes, tenant, distance, limit, exclude)
         both = sorted([*images, *videos], key=lambda n: (n.distance, n.content_id))
         return both[:limit]
+
+
+def _no_hashes(content_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"content {content_id[:12]} has no 64-bit {HASH_ANALYZER} signal, so nothing "
+        f"is known of its picture yet; run it through a pipeline with {HASH_ANALYZER} "
+        "at its default hash_size of 8 (for example: cintel run PATH --pipeline image)"
+    )
 
 
 def signal_hashes(value: dict[str, Any]) -> list[int]:
@@ -821,7 +872,7 @@ def with_near_duplicates(store: Store, signal: Signal, tenant: str) -> Signal:
     if signal.analyzer != HASH_ANALYZER or signal.value.get("bits") != HASH_BITS:
         return signal
     try:
-        near = shared_near_duplicates(store).near(signal.content_id, tenant)
+        near = shared_near_duplicates(store).near_signal(signal, tenant)
     except NotFoundError:
         return signal
     value = {**signal.value, "near_duplicates": [n.model_dump(mode="json") for n in near]}
