@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cintel.errors import NotFoundError
 from cintel.model import Signal
@@ -54,12 +55,9 @@ def _newest(store: Store, content_id: str, analyzer: str, what: str) -> Signal:
     return found[0]
 
 
-def keyframes(store: Store, content_id: str) -> list[FrameFile]:
-    """The content's keyframes, one per shot, in time order."""
-    value = _newest(store, content_id, KEYFRAMES, "keyframes").value
-    shots = {}
-    for frame in value.get("frames", []):
-        shots[int(frame["shot"])] = frame
+def keyframe_files(value: dict[str, Any]) -> list[FrameFile]:
+    """The keyframes a ``video.keyframes`` value names, one per shot, in time order."""
+    shots = {int(frame["shot"]): frame for frame in value.get("frames", [])}
     return [
         FrameFile(
             shot=shot,
@@ -74,10 +72,10 @@ def keyframes(store: Store, content_id: str) -> list[FrameFile]:
     ]
 
 
-def thumbnails(store: Store, content_id: str) -> list[FrameFile]:
-    """The content's thumbnail candidates, best first (empty when every frame was rejected)."""
-    value = _newest(store, content_id, THUMBNAIL, "thumbnail candidates").value
-    by_shot = {f.shot: f for f in keyframes(store, content_id)}
+def thumbnail_files(value: dict[str, Any], keyframes: list[FrameFile]) -> list[FrameFile]:
+    """The candidates a ``video.thumbnail`` value ranks, best first, with the shot times
+    of ``keyframes``."""
+    by_shot = {f.shot: f for f in keyframes}
     out = []
     for rank, candidate in enumerate(value.get("candidates", []), start=1):
         shot = int(candidate["shot"])
@@ -96,6 +94,17 @@ def thumbnails(store: Store, content_id: str) -> list[FrameFile]:
             )
         )
     return out
+
+
+def keyframes(store: Store, content_id: str) -> list[FrameFile]:
+    """The content's keyframes, one per shot, in time order."""
+    return keyframe_files(_newest(store, content_id, KEYFRAMES, "keyframes").value)
+
+
+def thumbnails(store: Store, content_id: str) -> list[FrameFile]:
+    """The content's thumbnail candidates, best first (empty when every frame was rejected)."""
+    value = _newest(store, content_id, THUMBNAIL, "thumbnail candidates").value
+    return thumbnail_files(value, keyframes(store, content_id))
 
 
 def keyframe(store: Store, content_id: str, shot: int) -> FrameFile:

@@ -33,13 +33,12 @@ from pydantic import ValidationError
 from cintel.errors import (
     AuthenticationError,
     CintelError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     RequestError,
 )
-from cintel.frames import FrameFile, keyframes, thumbnails
-from cintel.model import Content, ContentKind, Scope
+from cintel.frames import KEYFRAMES, THUMBNAIL, FrameFile, keyframe_files, thumbnail_files
+from cintel.model import Content, ContentKind, Scope, Signal
 from cintel.server import timeline
 from cintel.server.contents import owned
 from cintel.server.context import COOKIE, Ctx, ServiceContext
@@ -427,21 +426,19 @@ def item(
             for s in sorted(stored, key=lambda s: s.analyzer)
         ],
         envelope_size=(timeline.ENVELOPE_WIDTH, timeline.ENVELOPE_HEIGHT),
-        shots=_shots(ctx, content) if content.kind == ContentKind.VIDEO else [],
+        shots=_shots(signals) if content.kind == ContentKind.VIDEO else [],
     )
 
 
-def _shots(ctx: ServiceContext, content: Content) -> list[FrameFile]:
-    """A video's keyframes, thumbnail candidates marked with their rank; none before
-    ``video.keyframes`` has run."""
-    try:
-        frames = keyframes(ctx.store, content.id)
-    except NotFoundError:
+def _shots(signals: dict[str, Signal]) -> list[FrameFile]:
+    """A video's keyframes, thumbnail candidates marked with their rank, from the signals
+    the page already read; none before ``video.keyframes`` has run."""
+    found = signals.get(KEYFRAMES)
+    if found is None:
         return []
-    try:
-        ranked = {f.shot: f for f in thumbnails(ctx.store, content.id)}
-    except NotFoundError:
-        ranked = {}
+    frames = keyframe_files(found.value)
+    ranking = signals.get(THUMBNAIL)
+    ranked = {f.shot: f for f in thumbnail_files(ranking.value, frames)} if ranking else {}
     return [
         dataclasses.replace(f, rank=ranked[f.shot].rank, score=ranked[f.shot].score)
         if f.shot in ranked
