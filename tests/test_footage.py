@@ -136,3 +136,14 @@ def test_blank_keyframes_are_not_shared_footage(tmp_path: Path) -> None:
         signal = store.get_signals(report.content_ids[0], analyzer="image.hash")[0]
         assert [bool(s.attrs.get("blank")) for s in signal.segments] == [False, True]
         assert NearDuplicates(store).near(report.content_ids[0], "default") == []
+
+
+def test_cintel_signals_names_a_videos_shared_footage(catalogue: Catalogue) -> None:
+    ids = catalogue.ids
+    code, output = cli(
+        catalogue.root, "signals", ids["episode.mp4"][:12], "-a", "image.hash", "--json"
+    )
+    assert code == 0
+    (signal,) = json.loads(output)
+    named = {n["content_id"] for n in signal["value"]["near_duplicates"]}
+    assert named == {ids["clip.mp4"], ids["art.jpg"]}

@@ -315,14 +315,15 @@ def signals(
 ) -> None:
     """Signals of one content: the newest per analyzer, or a given version, or all.
 
-    An image's image.hash signal names its near duplicates in the catalogue as it is shown.
+    An image.hash signal names the near duplicates in the catalogue as it is shown (for a
+    video, the shared footage), as the API's does.
     """
     with _open(_settings(store, data_dir)) as st:
         content = _resolve(st, content_id, tenant)
         found = st.get_signals(
             content.id, analyzer=analyzer, version=version, all_versions=all_versions
         )
-        if content.kind.value == "image" and any(s.analyzer == "image.hash" for s in found):
+        if any(s.analyzer == "image.hash" for s in found):
             from cintel.search.hashes import with_near_duplicates
 
             found = [with_near_duplicates(st, s, tenant) for s in found]
