@@ -25,8 +25,8 @@ from bench.analyzers import calibrate
 from bench.common import Metric, ensure_importable, print_table, timed
 from bench.scheduling import CPU_MS, WORKERS, cpu_pipeline
 from cintel.config import Settings
-from cintel.run import run_pipeline
 from cintel.testing import text_corpus
+from cintel.usecases.run import run_pipeline
 
 BENCH = "rerun"
 TARGET_PCT = 3.0

@@ -54,8 +54,8 @@ from bench.common import Metric, ensure_importable, print_table, timed
 from cintel.analyzers.base import registry
 from cintel.config import Settings
 from cintel.pipeline.spec import Pipeline, parse_pipeline, resolve_steps
-from cintel.run import RunReport, run_pipeline
 from cintel.testing import text_corpus
+from cintel.usecases.run import RunReport, run_pipeline
 
 BENCH = "scheduling"
 CPU_MS = 5.0

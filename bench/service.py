@@ -541,11 +541,11 @@ def _signal_fixture(store_url: str, data_dir: Path, n_contents: int) -> tuple[li
     """
     import hashlib
 
-    from cintel.analyze import analyze_bytes
     from cintel.config import Settings
     from cintel.model import Scope, Source
-    from cintel.server.keys import create_key
+    from cintel.server.api_keys import create_key
     from cintel.store import open_store
+    from cintel.usecases.analyze import analyze_bytes
 
     settings = Settings(data_dir=data_dir, store=store_url)
     store = open_store(store_url)
@@ -777,11 +777,11 @@ def bench_analyze(work: Path, quick: bool) -> tuple[list[Metric], dict[str, Any]
     """POST /v1/analyze with 1,000-character texts, sequential, vs analyze_bytes in-process."""
     import httpx
 
-    from cintel.analyze import analyze_bytes
     from cintel.config import Settings
     from cintel.model import Scope
-    from cintel.server.keys import create_key
+    from cintel.server.api_keys import create_key
     from cintel.store import open_store
+    from cintel.usecases.analyze import analyze_bytes
 
     n, warm = (40, 5) if quick else (200, 10)
     data_dir = work / "analyze"
@@ -970,8 +970,9 @@ def load_search_corpus(
     import numpy as np
 
     from cintel.analyzers.text.embedding import vectors_to_bytes
+    from cintel.artifacts import Artifacts
     from cintel.model import utcnow
-    from cintel.store import Artifacts, schema
+    from cintel.store import schema
     from cintel.text.embedding import DEFAULT_MODEL, DIMENSIONS, shared_encoder
 
     corpus = Corpus(vocabulary, seed=11)
@@ -1217,8 +1218,8 @@ def bench_search(work: Path, quick: bool, postgres: bool) -> tuple[list[Metric],
     from cintel.config import Settings
     from cintel.model import Scope
     from cintel.search import Searcher, SearchQuery
-    from cintel.search.syntax import clean_text, fts5_expression, parse
-    from cintel.server.keys import create_key
+    from cintel.search.text.syntax import clean_text, fts5_expression, parse
+    from cintel.server.api_keys import create_key
     from cintel.store import open_store, schema
     from cintel.text.embedding import shared_encoder
 

@@ -112,7 +112,7 @@ def _spacy() -> Any:
     """spaCy's English pipeline, loaded once (the warm-up call loads it, not the timed one)."""
     import spacy
 
-    from cintel.models import model_registry
+    from cintel.model_registry import model_registry
 
     path = model_registry.get("spacy-en-core-web-sm").locate()
     return spacy.load(path, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
@@ -212,9 +212,9 @@ def bench_analyzers(work: Path, n_docs: int, n_heavy: int) -> tuple[list[Metric]
     import warnings
 
     from cintel.analyzers import registry
+    from cintel.artifacts import Artifacts
     from cintel.model import ContentKind
     from cintel.pipeline import load_pipeline
-    from cintel.store.artifacts import Artifacts
 
     warnings.simplefilter("ignore")
     paths = corpus(work / "docs", max(n_docs, n_heavy))
@@ -270,7 +270,7 @@ def bench_analyzers(work: Path, n_docs: int, n_heavy: int) -> tuple[list[Metric]
 def bench_pipeline(work: Path, n_docs: int, cpu_per_doc: dict[str, float]) -> list[Metric]:
     """The text pipeline end to end: CPU per document vs the analyzers' own CPU."""
     from cintel.config import Settings
-    from cintel.run import run_pipeline
+    from cintel.usecases.run import run_pipeline
 
     paths = corpus(work / "pipeline", n_docs, seed=2)
     settings = Settings(data_dir=work / "pipeline-data", workers=2)
@@ -307,8 +307,8 @@ def bench_llm(work: Path) -> list[Metric]:
     from tests.llm_servers import LLAMA_ALIAS, llama_server
 
     from cintel.config import LLMSettings, ModelPrice, Settings
-    from cintel.run import run_pipeline
     from cintel.store import open_store
+    from cintel.usecases.run import run_pipeline
 
     with llama_server(n_ctx=4096) as base:
         llm = LLMSettings(

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from cintel.models import model_registry
+from cintel.model_registry import model_registry
 
 LLAMA_ALIAS = "smollm2"
 

@@ -15,7 +15,7 @@ import uvicorn
 from cintel.config import Settings
 from cintel.model import Scope
 from cintel.server import create_app
-from cintel.server.keys import create_key
+from cintel.server.api_keys import create_key
 from cintel.store import Store
 
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from cintel.analyzers import registry
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.media.audio import stream_audio
 from cintel.media.pcm import read_pcm
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.run import run_pipeline
-from cintel.store import Artifacts, open_store
+from cintel.store import open_store
+from cintel.usecases.run import run_pipeline
 from tests.media import encode_audio, tone
 from tests.speech import write_wav16
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cintel
 from cintel.analyzers import registry
-from cintel.reference import PAGES
+from cintel.cli.reference import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_generated_reference_is_current() -> None:
     for name, make in PAGES.items():
         path = ROOT / "docs" / name
-        assert path.read_text("utf-8") == make(), f"{path} is stale: run python -m cintel.reference"
+        assert path.read_text("utf-8") == make(), (
+            f"{path} is stale: run python -m cintel.cli.reference"
+        )
 
 
 def test_every_analyzer_has_tests_and_docs() -> None:

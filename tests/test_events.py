@@ -23,7 +23,9 @@ import pytest
 
 from cintel.config import EventSettings, Settings
 from cintel.errors import BadInputError, UnknownNameError
-from cintel.events import (
+from cintel.events.consumer import Consumer, Handled, parse_intake
+from cintel.model import Job, JobStatus, utcnow
+from cintel.notify import (
     JOB_FAILED,
     SIGNALS_READY,
     announce,
@@ -32,8 +34,6 @@ from cintel.events import (
     sign,
     verify_signature,
 )
-from cintel.events.consumer import Consumer, Handled, parse_intake
-from cintel.model import Job, JobStatus, utcnow
 from cintel.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,14 +12,15 @@ import pytest
 from PIL import Image
 
 from cintel.analyzers import registry
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.errors import NotFoundError
-from cintel.frames import keyframe, keyframes, thumbnail, thumbnails, write_frames
 from cintel.model import Scope
+from cintel.outputs.stills import keyframe, keyframes, thumbnail, thumbnails, write_frames
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.run import run_pipeline
 from cintel.server.context import COOKIE
-from cintel.store import Artifacts, Store, open_store
+from cintel.store import Store, open_store
+from cintel.usecases.run import run_pipeline
 from tests.media import edited_video
 from tests.servers import live_server
 from tests.test_cli import cli

@@ -17,9 +17,9 @@ from cintel.analyzers.image.blazeface import (
     weighted_nms,
 )
 from cintel.analyzers.image.faces import FacesOutput, ImageFaces
+from cintel.artifacts import Artifacts
 from cintel.errors import ConfigError, ModelError
-from cintel.models import files_checksum, model_registry
-from cintel.store.artifacts import Artifacts
+from cintel.model_registry import files_checksum, model_registry
 from cintel.testing import analysis_input, keyframes_input
 from tests.media import picture
 

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from cintel.analyzers.image.nsfw import MODEL, NSFW_MODEL, ImageNSFW, prepare
+from cintel.artifacts import Artifacts
 from cintel.errors import BadInputError, ConfigError, ModelError
-from cintel.models import model_registry
-from cintel.store.artifacts import Artifacts
+from cintel.model_registry import model_registry
 from cintel.testing import analysis_input, keyframes_input
 from tests.media import picture
 

@@ -17,9 +17,9 @@ from cintel.analyzers.image.ocr import (
     joined_text,
     reading_order,
 )
+from cintel.artifacts import Artifacts
 from cintel.errors import ModelError
-from cintel.models import model_registry
-from cintel.store.artifacts import Artifacts
+from cintel.model_registry import model_registry
 from cintel.testing import analysis_input, keyframes_input
 from tests.media import picture
 

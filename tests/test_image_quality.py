@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from cintel.analyzers.image.colors import ImageColors, ImageColorsOutput
 from cintel.analyzers.image.quality import ImageQuality, ImageQualityOutput
+from cintel.artifacts import Artifacts
 from cintel.errors import ConfigError
 from cintel.model import Segment
-from cintel.store.artifacts import Artifacts
 from cintel.testing import analysis_input, keyframes_input
 from tests.media import picture
 

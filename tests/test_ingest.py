@@ -854,7 +854,7 @@ def test_confined_ingest_refuses_links_out_of_the_roots(
 
 
 def test_a_jobs_roots_are_its_upload_or_the_path_roots(tmp_path: Path) -> None:
-    from cintel.jobs import job_roots, new_job
+    from cintel.usecases.jobs import job_roots, new_job
 
     media = tmp_path / "media"
     settings = _settings(tmp_path, server={"path_roots": [media]})

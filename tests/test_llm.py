@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from cintel.artifacts import Artifacts
 from cintel.config import LLMSettings, ModelPrice
 from cintel.errors import BudgetExhaustedError, ConfigError, LLMOutputError, TransientError
 from cintel.llm.prompts import Prompt, load_prompt, parse_prompt
 from cintel.llm.provider import ChatRequest, make_provider
 from cintel.llm.session import Budget, LLMSession, estimate_tokens
-from cintel.store.artifacts import Artifacts
 from tests.llm_servers import LLAMA_ALIAS, ScriptedLLM, Step, completion
 
 ECHO = parse_prompt(
@@ -250,7 +250,7 @@ min_chapter_chars = 600
 def llm_run(tmp_path: Path, llama_url: str, budget: float | None, store: str) -> object:
     from cintel.config import Settings
     from cintel.pipeline import parse_pipeline
-    from cintel.run import run_pipeline
+    from cintel.usecases.run import run_pipeline
 
     subjects = json.loads(Path("tests/data/text/subjects.json").read_text())
     docs = tmp_path / "docs"

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageEnhance
 from typer.testing import CliRunner
 
-from cintel import duplicates_cli
+from cintel.cli import duplicates as duplicates_cli
+from cintel.cli.duplicates import duplicates
 from cintel.config import Settings
-from cintel.duplicates_cli import duplicates
 from cintel.errors import NotFoundError
 from cintel.model import (
     Content,
@@ -32,9 +32,8 @@ from cintel.model import (
     utcnow,
 )
 from cintel.pipeline import parse_pipeline
-from cintel.run import run_pipeline
-from cintel.search import hashes
-from cintel.search.hashes import (
+from cintel.search.duplicates import hashes
+from cintel.search.duplicates.hashes import (
     BANDS,
     DEFAULT_DISTANCE,
     HashIndex,
@@ -45,6 +44,7 @@ from cintel.search.hashes import (
     popcount_by_bytes,
 )
 from cintel.store import Store, open_store
+from cintel.usecases.run import run_pipeline
 from tests.media import picture
 from tests.servers import live_server
 

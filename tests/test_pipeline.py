@@ -11,7 +11,7 @@ from cintel.analyzers.base import AnalysisInput, Analyzer, registry
 from cintel.errors import PipelineError, UnknownNameError
 from cintel.model import Content, ContentKind
 from cintel.pipeline import builtin_names, load_pipeline, parse_pipeline, plan, result_key
-from cintel.pipeline.keys import config_hash
+from cintel.pipeline.result_keys import config_hash
 from tests.runs import registered_test_analyzers
 
 

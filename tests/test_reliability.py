@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cintel.config import Settings
-from cintel.run import run_pipeline
 from cintel.store import open_store
+from cintel.usecases.run import run_pipeline
 from tests.media import encode_audio, png_declaring, write_wav
 from tests.runs import text_corpus
 

@@ -9,8 +9,8 @@ import pytest
 from cintel.analyzers.base import registry
 from cintel.analyzers.text.stats import TextStats
 from cintel.config import Settings
-from cintel.run import run_pipeline
 from cintel.store import open_store
+from cintel.usecases.run import run_pipeline
 from tests.analyzers_next import TextStatsNext
 from tests.runs import pipeline_of, registered_test_analyzers, text_corpus
 

@@ -24,29 +24,27 @@ from alembic.config import Config as AlembicConfig
 from typer.testing import CliRunner
 
 from cintel.analyzers.text.embedding import TextEmbedding
+from cintel.artifacts import Artifacts
 from cintel.cli import app
 from cintel.config import Settings
 from cintel.errors import NotFoundError
 from cintel.model import Content, ContentKind, ContentMetadata, Provenance, Signal, Source
-from cintel.run import run_pipeline
 from cintel.runners import make_executor
 from cintel.search import (
     Searcher,
     SearchFilters,
     SearchHit,
     SearchQuery,
-    facet_rows,
-    postgres_fts,
-    sqlite_fts,
 )
-from cintel.search import vectors as vector_module
-from cintel.search.facets import rebuild_facets, write_facets
-from cintel.search.syntax import fts5_expression, marked_html, parse
-from cintel.search.vectors import VectorIndex
+from cintel.search.text import postgres_fts, sqlite_fts
+from cintel.search.text import vectors as vector_module
+from cintel.search.text.syntax import fts5_expression, marked_html, parse
+from cintel.search.text.vectors import VectorIndex
 from cintel.store import Store, open_store, schema
-from cintel.store.artifacts import Artifacts
+from cintel.store.facets import facet_rows, rebuild_facets, write_facets
 from cintel.store.sql import SqlStore
 from cintel.testing import document_signal, postgres_unreachable, text_input, timed_document
+from cintel.usecases.run import run_pipeline
 from tests.runs import pipeline_of
 
 PG_BASE_URL = os.environ.get("CINTEL_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")

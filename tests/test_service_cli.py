@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cintel.config import Settings
-from cintel.jobs import new_job
-from cintel.server.keys import KeyChecker
+from cintel.server.api_keys import KeyChecker
 from cintel.store import open_store
+from cintel.usecases.jobs import new_job
 from tests.test_cli import cli
 
 
@@ -71,7 +71,7 @@ def test_serve_with_several_processes(tmp_path: Path) -> None:
     import httpx
 
     from cintel.model import Scope
-    from cintel.server.keys import create_key
+    from cintel.server.api_keys import create_key
     from tests.servers import free_port
 
     data = tmp_path / "data"

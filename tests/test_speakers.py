@@ -23,14 +23,14 @@ from cintel.analyzers.speech.speakers import (
     cluster_embeddings,
     merge_turns,
 )
+from cintel.artifacts import Artifacts
 from cintel.cli import app
 from cintel.config import Settings
 from cintel.model import Segment
+from cintel.outputs.transcripts import render
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.run import run_pipeline
 from cintel.store import open_store
-from cintel.store.artifacts import Artifacts
-from cintel.transcripts import render
+from cintel.usecases.run import run_pipeline
 from tests.speech import SENTENCES, espeak, read_wav, write_wav16
 
 pytestmark = pytest.mark.slow

@@ -16,10 +16,10 @@ import webvtt
 from cintel.analyzers import registry
 from cintel.analyzers.speech.transcript import WINDOW_S, _windows
 from cintel.config import Settings
+from cintel.outputs.transcripts import render
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.run import run_pipeline
 from cintel.store import open_store
-from cintel.transcripts import render
+from cintel.usecases.run import run_pipeline
 from tests.speech import corpus, music, noise, say, write_wav16
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from cintel.model import ApiKey, Content, Delivery, Job, JobStatus, LLMCall, Sco
 from cintel.store import Store, open_store
 from cintel.store import schema as store_schema
 from cintel.store.base import AnalyzerTotals
-from cintel.store.sql import lease_owner_id, owner_is_dead
+from cintel.store.leases import lease_owner_id, owner_is_dead
 from tests.builders import (
     ago,
     make_content,

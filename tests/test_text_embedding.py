@@ -15,8 +15,8 @@ from cintel.analyzers.text.embedding import (
     chunk_spans,
     load_chunk_vectors,
 )
+from cintel.artifacts import Artifacts
 from cintel.errors import BadInputError, ConfigError, InternalError
-from cintel.store.artifacts import Artifacts
 from cintel.testing import text_input, timed_document
 from cintel.text.document import Document
 from cintel.text.embedding import shared_encoder

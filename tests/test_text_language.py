@@ -11,7 +11,7 @@ import pytest
 
 from cintel.analyzers.text.language import TextLanguage, TextLanguageOutput
 from cintel.errors import BadInputError
-from cintel.models import model_registry
+from cintel.model_registry import model_registry
 from cintel.testing import text_input, timed_document
 from cintel.text.document import Document
 from cintel.text.language import detect, load_language_model, prepare, to_bcp47

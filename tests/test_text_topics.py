@@ -11,10 +11,10 @@ import pytest
 from cintel.analyzers.base import AnalysisInput
 from cintel.analyzers.text.embedding import TextEmbedding
 from cintel.analyzers.text.topics import TextTopics, TopicsConfig, TopicsOutput
+from cintel.artifacts import Artifacts
 from cintel.config import LLMSettings
 from cintel.errors import BadInputError, ConfigError
 from cintel.model import Provenance, Signal
-from cintel.store.artifacts import Artifacts
 from cintel.testing import text_input, timed_document
 from cintel.text.document import Document
 from cintel.text.taxonomy import load_taxonomy

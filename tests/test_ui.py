@@ -21,8 +21,9 @@ import pytest
 
 from cintel.config import Settings
 from cintel.model import Scope, Segment
-from cintel.server.timeline import clock, snippet_html
+from cintel.server.timeline import snippet_html
 from cintel.store import open_store
+from cintel.timecodes import clock
 from tests.servers import LiveServer, live_server, wait_job
 
 ROOT = Path(__file__).resolve().parent.parent

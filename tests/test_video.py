@@ -16,10 +16,10 @@ from cintel.analyzers.video.blackframes import VideoBlackframes
 from cintel.analyzers.video.keyframes import VideoKeyframes
 from cintel.analyzers.video.shots import VideoShots
 from cintel.analyzers.video.thumbnail import VideoThumbnail
+from cintel.artifacts import Artifacts
 from cintel.errors import BadInputError
 from cintel.media.video import frames_at, scan_frames
 from cintel.model import Provenance, Segment, Signal
-from cintel.store.artifacts import Artifacts
 from cintel.testing import analysis_input
 from tests.media import colour_bars, edited_video, encode_audio, mux_tone, shot_frame, write_video
 
@@ -330,8 +330,8 @@ def test_a_batch_of_videos_records_bad_ones_and_finishes_the_rest(tmp_path: Path
     from cintel.analyzers import registry
     from cintel.config import Settings
     from cintel.pipeline.spec import Pipeline, resolve_steps
-    from cintel.run import run_pipeline
     from cintel.store import open_store
+    from cintel.usecases.run import run_pipeline
 
     good, _ = edited_video(tmp_path / "good.mp4", EDIT[:5], fps=FPS)
     data = good.read_bytes()

@@ -12,12 +12,13 @@ import pytest
 
 from cintel.analyzers import registry
 from cintel.analyzers.audio.waveform import overview, peaks, resampled, to_8bit
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.model import Scope
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.run import run_pipeline
 from cintel.server.context import COOKIE
-from cintel.store import Artifacts, Store, open_store
+from cintel.store import Store, open_store
+from cintel.usecases.run import run_pipeline
 from tests.media import tone, write_wav16
 from tests.servers import live_server
 

@@ -37,8 +37,8 @@ _EXPORTS = {
     "Signal": "cintel.model",
     "Pipeline": "cintel.pipeline",
     "load_pipeline": "cintel.pipeline",
-    "RunReport": "cintel.run",
-    "run_pipeline": "cintel.run",
+    "RunReport": "cintel.usecases.run",
+    "run_pipeline": "cintel.usecases.run",
     "Store": "cintel.store",
     "open_store": "cintel.store",
 }
@@ -99,5 +99,5 @@ if TYPE_CHECKING:
     )
     from cintel.model import Content, ContentKind, ContentMetadata, Failure, Segment, Signal
     from cintel.pipeline import Pipeline, load_pipeline
-    from cintel.run import RunReport, run_pipeline
     from cintel.store import Store, open_store
+    from cintel.usecases.run import RunReport, run_pipeline

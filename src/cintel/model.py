@@ -23,6 +23,17 @@ class ContentKind(StrEnum):
     TEXT = "text"
 
 
+AUDIBLE_KINDS = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+"""Kinds with a soundtrack: what audio and speech analyzers accept."""
+VISUAL_KINDS = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})
+"""Kinds with pictures: an image, or a video's keyframes."""
+WORDED_KINDS = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+"""Kinds with words: a text, or the transcript of a soundtrack."""
+IMAGE_ONLY = frozenset({ContentKind.IMAGE})
+TEXT_ONLY = frozenset({ContentKind.TEXT})
+VIDEO_ONLY = frozenset({ContentKind.VIDEO})
+
+
 class ContentMetadata(BaseModel):
     """Descriptive metadata from manifests, feeds and API calls; all optional."""
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from PIL import Image
 
 from cintel.analyzers.base import AnalysisInput
+from cintel.artifacts import Artifacts
 from cintel.media.sniff import detect
 from cintel.model import Content, ContentKind, Provenance, Signal
-from cintel.store.artifacts import Artifacts
 from cintel.text.document import Document
 
 

@@ -23,14 +23,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cintel.artifacts import Artifacts
 from cintel.config import Limits, LLMSettings
 from cintel.errors import ConfigError, UnknownNameError
 from cintel.model import Content, ContentKind, Segment, Signal
-from cintel.store.artifacts import Artifacts
 
 if TYPE_CHECKING:
     from cintel.llm.session import LLMSession
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "cintel.analyzers"
 PLUGINS_ENV = "CINTEL_PLUGINS"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+OutputT = TypeVar("OutputT", bound=BaseModel)
 
 
 class NoConfig(BaseModel):
@@ -100,8 +103,14 @@ class Result:
     cost_usd: float = 0.0
 
 
-class Analyzer(ABC):
-    """Base class of every analyzer. Subclasses set the class attributes and ``analyze``."""
+class Analyzer(ABC, Generic[ConfigT, OutputT]):
+    """Base class of every analyzer. Subclasses set the class attributes and ``analyze``.
+
+    An analyzer names its config and output types as type arguments,
+    ``class Loudness(Analyzer[LoudnessConfig, LoudnessOutput])``: they become its
+    ``Config`` and ``Output``, and ``self.config`` is typed as its own config.
+    Analyzers that take no options use ``NoConfig``.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
@@ -115,10 +124,25 @@ class Analyzer(ABC):
     prompts: ClassVar[tuple[str, ...]] = ()
     """Built-in prompts an LLM-backed analyzer sends; declaring any gives it ``item.llm``."""
 
+    config: ConfigT
+    limits: Limits
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            origin = get_origin(base)
+            if not (isinstance(origin, type) and issubclass(origin, Analyzer)):
+                continue
+            config_type, output_type = (*get_args(base), None, None)[:2]
+            if isinstance(config_type, type) and "Config" not in cls.__dict__:
+                cls.Config = config_type
+            if isinstance(output_type, type) and "Output" not in cls.__dict__:
+                cls.Output = output_type
+
     def __init__(
         self, config: BaseModel | dict[str, Any] | None = None, limits: Limits | None = None
     ):
-        self.config = self.make_config(config)
+        self.config = cast(ConfigT, self.make_config(config))
         self.limits = limits or Limits()
 
     @classmethod
@@ -165,19 +189,19 @@ class Analyzer(ABC):
         doc = (cls.__doc__ or "").strip()
         return " ".join(doc.split("\n\n", 1)[0].split())
 
-    def setup(self) -> None:  # noqa: B027 - optional hook; most analyzers load nothing
+    def setup(self) -> None:
         """Load models and other heavy state; called once per worker before any analysis."""
 
     @abstractmethod
-    def analyze(self, item: AnalysisInput) -> Result | BaseModel:
+    def analyze(self, item: AnalysisInput) -> Result | OutputT:
         """Analyse one content. Raise ``BadInputError`` for broken input."""
 
-    def analyze_batch(self, items: Sequence[AnalysisInput]) -> list[Result | BaseModel | Exception]:
+    def analyze_batch(self, items: Sequence[AnalysisInput]) -> list[Result | OutputT | Exception]:
         """Analyse several contents; override when a batch is cheaper than its items.
 
         A failure of one item is returned in its place, so the others still count.
         """
-        out: list[Result | BaseModel | Exception] = []
+        out: list[Result | OutputT | Exception] = []
         for item in items:
             try:
                 out.append(self.analyze(item))
@@ -191,11 +215,15 @@ def as_result(answer: Result | BaseModel) -> Result:
     return answer if isinstance(answer, Result) else Result(value=answer)
 
 
+AnyAnalyzer = Analyzer[Any, Any]
+"""An analyzer of any config and output, for code that handles every analyzer alike."""
+
+
 class Registry:
     """Analyzer classes by name, filled from the ``cintel.analyzers`` entry points."""
 
     def __init__(self) -> None:
-        self._classes: dict[str, type[Analyzer]] = {}
+        self._classes: dict[str, type[AnyAnalyzer]] = {}
         self._loaded = False
 
     def _load_entry_points(self) -> None:
@@ -232,7 +260,7 @@ class Registry:
                 names.append(cls.name)
         return names
 
-    def register(self, cls: type[Analyzer], *, replace: bool = False) -> type[Analyzer]:
+    def register(self, cls: type[AnyAnalyzer], *, replace: bool = False) -> type[AnyAnalyzer]:
         """Add an analyzer class (usable as a decorator); names are unique."""
         validate_analyzer_class(cls)
         if cls.name in self._classes and not replace and self._classes[cls.name] is not cls:
@@ -244,7 +272,7 @@ class Registry:
         """Remove an analyzer (tests register temporary ones)."""
         self._classes.pop(name, None)
 
-    def get(self, name: str) -> type[Analyzer]:
+    def get(self, name: str) -> type[AnyAnalyzer]:
         """The analyzer class called ``name``; the error lists the known names."""
         self._load_entry_points()
         try:
@@ -257,12 +285,12 @@ class Registry:
         self._load_entry_points()
         return sorted(self._classes)
 
-    def all(self) -> list[type[Analyzer]]:
+    def all(self) -> list[type[AnyAnalyzer]]:
         """Every registered analyzer class, sorted by name."""
         return [self._classes[n] for n in self.names()]
 
 
-def validate_analyzer_class(cls: type[Analyzer]) -> None:
+def validate_analyzer_class(cls: type[AnyAnalyzer]) -> None:
     """Check that an analyzer class declares everything the runner relies on."""
     if not (isinstance(cls, type) and issubclass(cls, Analyzer)):
         raise ConfigError(f"{cls!r} is not an Analyzer subclass")

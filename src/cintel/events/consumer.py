@@ -39,16 +39,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cintel.config import Settings
 from cintel.errors import BadInputError, ConfigError, NotFoundError, TransientError
-from cintel.events.jetstream import connect, ensure_stream
 from cintel.ingest.confine import confine
 from cintel.ingest.urls import UrlPolicy
-from cintel.jobs import new_job, process_job
 from cintel.model import TENANT_PATTERN, ContentMetadata, Job, JobStatus, utcnow
+from cintel.notify.jetstream import connect, ensure_stream
 from cintel.pipeline import builtin_names, load_pipeline
 from cintel.runners import KeptExecutor
 from cintel.runners.base import Executor
 from cintel.store import Store
-from cintel.store.sql import lease_owner_id
+from cintel.store.leases import lease_owner_id
+from cintel.usecases.jobs import new_job, process_job
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -321,7 +321,7 @@ class Consumer:
             ) from exc
 
     def _deliver_webhooks(self) -> None:
-        from cintel.events.webhooks import deliver_due
+        from cintel.notify.webhooks import deliver_due
 
         if self._delivering is None or self._delivering.done():
             self._delivering = asyncio.create_task(
@@ -512,7 +512,7 @@ async def _settle(reply: Awaitable[Any], sequence: int) -> None:
 
 
 def _announce_logged(store: Store, settings: Settings, job: Job) -> None:
-    from cintel.events.announce import announce
+    from cintel.notify.announce import announce
 
     try:
         announce(store, settings, job)

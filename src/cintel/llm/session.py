@@ -24,13 +24,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from cintel.artifacts import Artifacts
 from cintel.config import LLMSettings
+from cintel.digests import canonical_json, sha256_text
 from cintel.errors import BudgetExhaustedError, LLMOutputError
 from cintel.llm.prompts import Prompt
 from cintel.llm.provider import ChatRequest, ChatResponse, LLMProvider
 from cintel.model import LLMCall
-from cintel.pipeline.keys import canonical_json, sha256_text
-from cintel.store.artifacts import Artifacts
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from cintel.config import LLMSettings
 from cintel.model import Content
-from cintel.models import model_registry
-from cintel.pipeline.keys import result_key
+from cintel.model_registry import model_registry
+from cintel.pipeline.result_keys import result_key
 from cintel.pipeline.spec import Pipeline, Step
 from cintel.store.base import Store
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from cintel.analyzers.base import Analyzer, Registry, registry
 from cintel.errors import PipelineError, UnknownNameError
 from cintel.model import ContentKind
-from cintel.pipeline.keys import config_hash
+from cintel.pipeline.result_keys import config_hash
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from cintel.pipeline.planner import Plan, Task, model_checksums
 from cintel.runners.base import Executor
 from cintel.runners.worker import Batch, Outcome, WorkItem
 from cintel.store.base import Store
-from cintel.store.sql import lease_owner_id
+from cintel.store.leases import lease_owner_id
 
 TARGET_BATCH_S = 0.25
 MAX_BATCH = 256

@@ -17,12 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Result, as_result
+from cintel.artifacts import Artifacts
 from cintel.config import Limits, LLMSettings
 from cintel.errors import AnalysisError, FailureCategory, TransientError, categorize
 from cintel.llm.provider import LLMProvider, make_provider
 from cintel.llm.session import Budget, LLMSession
 from cintel.model import Content, Failure, LLMCall, Provenance, Signal
-from cintel.store.artifacts import Artifacts
 
 
 @dataclass

@@ -4,8 +4,8 @@
 (content, start and end, a highlighted snippet, a score); ``similar`` finds the
 contents closest in meaning to one. ``NearDuplicates(store).near(id, tenant)``
 finds an image's near copies by perceptual hash, ``duplicate_clusters`` all of a
-tenant's. Names are imported on first use, so the store can write search facets
-without loading the vector index.
+tenant's. Names are imported on first use, so a caller that needs one part does not load
+the vector index.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "DuplicateCluster": "cintel.search.hashes",
-    "NearDuplicate": "cintel.search.hashes",
-    "NearDuplicates": "cintel.search.hashes",
-    "duplicate_clusters": "cintel.search.hashes",
-    "SearchFilters": "cintel.search.models",
-    "SearchHit": "cintel.search.models",
-    "SearchQuery": "cintel.search.models",
-    "SearchResult": "cintel.search.models",
-    "SimilarItem": "cintel.search.models",
-    "Searcher": "cintel.search.searcher",
-    "facet_rows": "cintel.search.facets",
+    "DuplicateCluster": "cintel.search.duplicates.hashes",
+    "NearDuplicate": "cintel.search.duplicates.hashes",
+    "NearDuplicates": "cintel.search.duplicates.hashes",
+    "duplicate_clusters": "cintel.search.duplicates.hashes",
+    "SearchFilters": "cintel.search.text.schemas",
+    "SearchHit": "cintel.search.text.schemas",
+    "SearchQuery": "cintel.search.text.schemas",
+    "SearchResult": "cintel.search.text.schemas",
+    "SimilarItem": "cintel.search.text.schemas",
+    "Searcher": "cintel.search.text.searcher",
 }
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "Searcher",
     "SimilarItem",
     "duplicate_clusters",
-    "facet_rows",
 ]
 
 
@@ -49,18 +47,17 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from cintel.search.facets import facet_rows
-    from cintel.search.hashes import (
+    from cintel.search.duplicates.hashes import (
         DuplicateCluster,
         NearDuplicate,
         NearDuplicates,
         duplicate_clusters,
     )
-    from cintel.search.models import (
+    from cintel.search.text.schemas import (
         SearchFilters,
         SearchHit,
         SearchQuery,
         SearchResult,
         SimilarItem,
     )
-    from cintel.search.searcher import Searcher
+    from cintel.search.text.searcher import Searcher

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.errors import NotFoundError
 from cintel.model import Scope, Webhook
+from cintel.server.api_keys import create_key
 from cintel.server.context import Admin, Ctx, Reader
-from cintel.server.keys import create_key
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -109,8 +109,8 @@ class DeliveryOut(BaseModel):
 @router.post("/webhooks", status_code=201, summary="Register a webhook", tags=["webhooks"])
 def add_webhook(body: WebhookRequest, who: Admin, ctx: Ctx) -> NewWebhook:
     """Register a URL for the tenant's events; POSTs are signed with HMAC-SHA256."""
-    from cintel.events import EVENTS, new_webhook
     from cintel.ingest.urls import UrlPolicy
+    from cintel.notify import EVENTS, new_webhook
 
     unknown = sorted(set(body.events) - set(EVENTS))
     if unknown:

@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cintel.analyze import analyze_bytes
 from cintel.errors import PayloadTooLargeError, RequestError
 from cintel.model import ContentMetadata
 from cintel.server.context import Ctx, Principal, Reader
+from cintel.usecases.analyze import analyze_bytes
 
 router = APIRouter(prefix="/v1", tags=["analyze"])
 

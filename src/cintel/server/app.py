@@ -11,14 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 
 import cintel
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.errors import PayloadTooLargeError
 from cintel.server import admin, analysis, contents, health, problems, searching, ui
+from cintel.server.api_keys import KeyChecker
 from cintel.server.context import ServiceContext
-from cintel.server.keys import KeyChecker
 from cintel.server.metrics import Metrics, MetricsMiddleware
 from cintel.server.ratelimit import make_limiter
-from cintel.store import Artifacts, Store, open_store
+from cintel.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ class BodyLimit:
 
 
 def _warm_near_duplicates(store: Store) -> None:
-    from cintel.search.footage import shared_keyframe_hashes
-    from cintel.search.hashes import shared_near_duplicates
+    from cintel.search.duplicates.footage import shared_keyframe_hashes
+    from cintel.search.duplicates.hashes import shared_near_duplicates
 
     try:
         shared_near_duplicates(store).sync()
@@ -121,7 +122,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from cintel.jobs import JobWorker
+        from cintel.usecases.jobs import JobWorker
 
         threads = []
         for index in range(n_workers):

@@ -26,14 +26,13 @@ from cintel.errors import (
     RequestError,
     UnknownNameError,
 )
-from cintel.frames import FrameFile, frame_bytes, keyframe, thumbnail
 from cintel.ingest.confine import confine
 from cintel.ingest.urls import UrlPolicy
-from cintel.jobs import new_job
 from cintel.media.sniff import detect
 from cintel.model import Content, ContentKind, ContentMetadata, Job, Signal, Source
+from cintel.outputs.stills import FrameFile, frame_bytes, keyframe, thumbnail
 from cintel.pipeline.spec import builtin_names
-from cintel.search.hashes import (
+from cintel.search.duplicates.hashes import (
     DEFAULT_DISTANCE,
     MAX_DISTANCE,
     NearDuplicate,
@@ -42,6 +41,7 @@ from cintel.search.hashes import (
 )
 from cintel.server.context import Ctx, Reader, ServiceContext, Writer
 from cintel.store import Store
+from cintel.usecases.jobs import new_job
 
 router = APIRouter(prefix="/v1", tags=["contents"])
 
@@ -424,7 +424,7 @@ def get_transcript(
     region: Annotated[str, Query(pattern=r"^[A-Z]{2}$")] = "US",
 ) -> Response:
     """The transcript as WebVTT, SRT, JSON with words, text or podcast namespace JSON."""
-    from cintel.transcripts import redacted, render
+    from cintel.outputs.transcripts import redacted, render
 
     content, found = newest_signal(
         ctx.store,
@@ -452,7 +452,7 @@ def get_chapters(
     format: Literal["podcast", "json"] = "podcast",
 ) -> Response:
     """Chapters as podcast namespace JSON Chapters 1.2.0, or the raw signal value."""
-    from cintel.transcripts import chapters_json
+    from cintel.outputs.transcripts import chapters_json
 
     content, found = newest_signal(
         ctx.store,

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.errors import PermissionDeniedError
 from cintel.model import Scope
-from cintel.server.keys import KeyChecker, Principal
+from cintel.server.api_keys import KeyChecker, Principal
 from cintel.server.metrics import Metrics
 from cintel.server.ratelimit import RateLimiter
-from cintel.store import Artifacts, Store
+from cintel.store import Store
 
 if TYPE_CHECKING:
     from cintel.search import Searcher

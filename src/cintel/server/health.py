@@ -31,7 +31,7 @@ def healthz() -> Health:
 def readyz(ctx: Ctx, response: Response) -> Health:
     """The store answers; the number of embedded workers and queued jobs."""
     try:
-        with ctx.store.engine.connect() as conn:
+        with ctx.store.sql_engine("the readiness check").connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         queued = ctx.store.count_jobs("queued")
     except Exception as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from cintel.model import Content, Segment, Signal
+from cintel.timecodes import clock
 
 LOUDNESS_FLOOR_LUFS = -60.0  # quieter than this draws as the baseline
 ENVELOPE_WIDTH = 1000  # SVG user units across the timeline
@@ -33,16 +34,6 @@ _SAFETY_TONES = {
     "drugs": "f",
 }
 _SPEAKER_TONES = "abcdefgh"
-
-
-def clock(seconds: float | None) -> str:
-    """``m:ss`` (or ``h:mm:ss``) for a moment; empty when unknown."""
-    if seconds is None:
-        return ""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def snippet_html(snippet: str) -> Markup:

@@ -37,13 +37,14 @@ from cintel.errors import (
     RateLimitedError,
     RequestError,
 )
-from cintel.frames import KEYFRAMES, THUMBNAIL, FrameFile, keyframe_files, thumbnail_files
 from cintel.model import Content, ContentKind, Scope, Signal
+from cintel.outputs.stills import KEYFRAMES, THUMBNAIL, FrameFile, keyframe_files, thumbnail_files
 from cintel.server import timeline
+from cintel.server.api_keys import Principal
 from cintel.server.contents import owned
 from cintel.server.context import COOKIE, Ctx, ServiceContext
-from cintel.server.keys import Principal
 from cintel.server.problems import status_of
+from cintel.timecodes import clock
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -83,7 +84,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals["static"] = lambda name: f"/ui/static/{name}?v={_VERSION}"
-_env.globals["clock"] = timeline.clock
+_env.globals["clock"] = clock
 _env.filters["urlpart"] = lambda value: quote(str(value), safe="")
 
 

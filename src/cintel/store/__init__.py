@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cintel.errors import UnknownNameError
-from cintel.store.artifacts import Artifacts
 from cintel.store.base import AnalyzerTotals, SourceStat, Store
 
 SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
@@ -23,4 +22,4 @@ def open_store(url: str) -> Store:
     raise UnknownNameError("store scheme", scheme, SCHEMES)
 
 
-__all__ = ["AnalyzerTotals", "Artifacts", "SourceStat", "Store", "open_store"]
+__all__ = ["AnalyzerTotals", "SourceStat", "Store", "open_store"]

@@ -11,10 +11,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cintel.errors import ConfigError
 from cintel.model import Content, Failure, LLMCall, Run, Signal, Source
 from cintel.store.service import ServiceTables
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,14 @@ class Store(ServiceTables, ABC):
     """
 
     url: str
+
+    def sql_engine(self, purpose: str) -> Engine:
+        """The SQLAlchemy engine of a store on a SQL database, for the readers that query
+        the tables declared in ``cintel.store.schema`` directly (search, near duplicates).
+
+        ``purpose`` names what needs it, for the error a store without one raises.
+        """
+        raise ConfigError(f"{purpose} needs a SQL store (SQLite or PostgreSQL), not {self.url}")
 
     # contents and sources -------------------------------------------------
     @abstractmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,9 +28,10 @@ from cintel.model import (
     Source,
     utcnow,
 )
-from cintel.search.facets import write_facets
 from cintel.store import schema
 from cintel.store.base import LLM_GROUPS, AnalyzerTotals, LLMTotals, SourceStat, Store
+from cintel.store.facets import write_facets
+from cintel.store.leases import owner_is_dead
 
 _CHUNK = 500
 _CONTENT_COLUMNS = ("title", "author", "show", "published", "language", "external_id")
@@ -41,26 +40,6 @@ _CONTENT_COLUMNS = ("title", "author", "show", "published", "language", "externa
 def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def lease_owner_id() -> str:
-    """A lease owner name that lets another process on this host tell if we died."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def owner_is_dead(owner: str) -> bool:
-    """True when ``owner`` names a process on this host that no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 _Record = TypeVar("_Record", bound=BaseModel)
@@ -90,6 +69,10 @@ class SqlStore(Store):
         self.migrate()
 
     # hooks for backends -------------------------------------------------------
+    def sql_engine(self, purpose: str) -> Engine:
+        """This store's engine: search and the near-duplicate index read its tables."""
+        return self.engine
+
     def _insert(self, table: sa.Table) -> Any:
         raise NotImplementedError
 

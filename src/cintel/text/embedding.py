@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from cintel.errors import MissingDependencyError
-from cintel.models import model_registry
+from cintel.model_registry import model_registry
 
 DIMENSIONS = 384
 MAX_TOKENS = 256
@@ -103,3 +103,8 @@ def shared_encoder(
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         _encoders[key] = Encoder(model, model_path, threads)
     return _encoders[key]
+
+
+def check_encoder(path: Path) -> object:
+    """Load the default encoder and embed one sentence: the model registry's load check."""
+    return Encoder().encode(["a test sentence"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cintel.errors import MissingDependencyError, ModelError
-from cintel.models import model_registry
+from cintel.model_registry import model_registry
 
 MODEL_NAME = "fasttext-lid-176"
 UNDETERMINED = "und"

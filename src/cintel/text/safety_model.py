@@ -83,7 +83,7 @@ class ProfanityScorer:
     def __init__(self) -> None:
         import joblib
 
-        from cintel.models import model_registry
+        from cintel.model_registry import model_registry
 
         folder = model_registry.get(PROFANITY_MODEL).locate()
         self.vectorizer: Any = joblib.load(folder / "vectorizer.joblib")
@@ -103,7 +103,7 @@ def seed_vectors(
     the shipped one (``digest`` given): embedding is most of the training time."""
     if digest is None:
         return encoder.encode([text for text, _ in rows])
-    from cintel.models import model_cache
+    from cintel.model_registry import model_cache
 
     name = hashlib.sha256(f"{digest}|{encoder.model_name}".encode()).hexdigest()[:24]
     path = model_cache() / "derived" / f"safety-seed-{name}.npy"

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.media.audio import AudioStreamInfo, stream_audio
-from cintel.model import ContentKind, Segment
+from cintel.model import AUDIBLE_KINDS, Segment
 
 
 class ClippingConfig(BaseModel):
@@ -41,7 +41,7 @@ def rail_runs(rail: np.ndarray, min_run: int) -> tuple[np.ndarray, np.ndarray]:
     return starts[keep], lengths[keep]
 
 
-class Clipping(Analyzer):
+class Clipping(Analyzer[ClippingConfig, ClippingOutput]):
     """Clipped-sample ratio and clipped segments: runs of consecutive samples at full scale
     in any channel, measured at the native rate in one streaming pass.
 
@@ -51,13 +51,10 @@ class Clipping(Analyzer):
 
     name = "audio.clipping"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
-    Config = ClippingConfig
-    Output = ClippingOutput
+    kinds = AUDIBLE_KINDS
     resources = Resources(cpu=1, memory_mb=128)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ClippingConfig)
         infos: list[AudioStreamInfo] = []
         offset = 0
         total = clipped = events = longest = 0

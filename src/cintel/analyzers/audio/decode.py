@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
+from cintel.analyzers.base import AnalysisInput, Analyzer, NoConfig, Resources
 from cintel.media.audio import SPEECH_RATE, AudioStreamInfo, stream_audio
 from cintel.media.pcm import write_pcm
-from cintel.model import ContentKind
+from cintel.model import AUDIBLE_KINDS
 
 
 class DecodeOutput(BaseModel):
@@ -26,7 +26,7 @@ class DecodeOutput(BaseModel):
     notes: list[str]
 
 
-class AudioDecode(Analyzer):
+class AudioDecode(Analyzer[NoConfig, DecodeOutput]):
     """Decode the first audio stream of any common format (MP3, AAC/M4A, Opus/Ogg, FLAC, WAV,
     WebM, video soundtracks) to 16 kHz mono 16-bit PCM, streamed to a content-addressed
     artifact that speech analyzers read block by block.
@@ -37,8 +37,7 @@ class AudioDecode(Analyzer):
 
     name = "audio.decode"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
-    Output = DecodeOutput
+    kinds = AUDIBLE_KINDS
     resources = Resources(cpu=1, memory_mb=128, batch_size=1)
 
     def analyze(self, item: AnalysisInput) -> DecodeOutput:

@@ -11,7 +11,7 @@ from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
 from cintel.errors import BadInputError
 from cintel.media.audio import AudioStreamInfo, stream_audio
 from cintel.media.loudness import MIN_RATE, LoudnessMeter, channel_weights
-from cintel.model import ContentKind
+from cintel.model import AUDIBLE_KINDS
 
 
 class LoudnessConfig(BaseModel):
@@ -84,7 +84,7 @@ def _channel_names(path: str, channels: int) -> list[str] | None:
     return names if len(names) == channels else None
 
 
-class Loudness(Analyzer):
+class Loudness(Analyzer[LoudnessConfig, LoudnessOutput]):
     """Measure programme loudness the way broadcasters and podcast platforms do: integrated
     loudness (LUFS), loudness range (LU), true peak (dBTP) and sample peak, maximum momentary
     and short-term loudness and a short-term series for plots (ITU-R BS.1770-4, EBU R128,
@@ -98,13 +98,10 @@ class Loudness(Analyzer):
 
     name = "audio.loudness"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
-    Config = LoudnessConfig
-    Output = LoudnessOutput
+    kinds = AUDIBLE_KINDS
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> LoudnessOutput:
-        assert isinstance(self.config, LoudnessConfig)
         source = item.content.location
         infos: list[AudioStreamInfo] = []
         meter: LoudnessMeter | None = None

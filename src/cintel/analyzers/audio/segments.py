@@ -40,7 +40,7 @@ from scipy.ndimage import median_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
-from cintel.model import ContentKind, Segment
+from cintel.model import AUDIBLE_KINDS, Segment
 
 FRAME_S = 0.5
 N_FFT = 4096  # 256 ms at 16 kHz: 3.9 Hz bins, held notes stay narrow, voices smear
@@ -429,7 +429,7 @@ def edge_music(segments: list[Segment], at_end: bool) -> float:
     return 0.0
 
 
-class AudioSegments(Analyzer):
+class AudioSegments(Analyzer[SegmentsConfig, SegmentsOutput]):
     """Speech, music, speech over music ("speech+music"), silence and noise across the whole
     timeline in 0.5 s frames, with the time and share of each and the length of intro and
     outro music.
@@ -442,14 +442,11 @@ class AudioSegments(Analyzer):
 
     name = "audio.segments"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad", "audio.silence")
-    Config = SegmentsConfig
-    Output = SegmentsOutput
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, SegmentsConfig)
         config = self.config
         decoded = item.need("audio.decode").value
         samples, rate = read_pcm(item.artifact_store().local_path(decoded["artifact"]))

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.media.pcm import PcmReader, pcm_blocks, read_pcm
-from cintel.model import ContentKind, Segment
+from cintel.model import AUDIBLE_KINDS, Segment
 
 FRAME_S = 0.1
 
@@ -52,7 +52,7 @@ def frame_levels(samples: PcmReader | np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate(levels) if levels else np.zeros(0)
 
 
-class Silence(Analyzer):
+class Silence(Analyzer[SilenceConfig, SilenceOutput]):
     """Silent segments (dead air) longer than a minimum, with leading and trailing silence.
 
     The threshold follows the programme: frames more than ``relative_db`` below
@@ -63,14 +63,11 @@ class Silence(Analyzer):
 
     name = "audio.silence"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.loudness")
-    Config = SilenceConfig
-    Output = SilenceOutput
     resources = Resources(cpu=1, memory_mb=128)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, SilenceConfig)
         programme = item.need("audio.loudness").value.get("integrated_lufs")
         threshold = self.config.floor_dbfs
         if programme is not None:

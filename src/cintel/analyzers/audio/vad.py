@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.media.pcm import PcmReader, pcm_blocks, read_pcm
-from cintel.model import ContentKind, Segment
-from cintel.models import model_registry
+from cintel.model import AUDIBLE_KINDS, Segment
+from cintel.model_registry import model_registry
 
 FRAME = 512  # samples per decision at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous frame the model sees
@@ -108,7 +108,7 @@ def speech_segments(probs: np.ndarray, config: VadConfig, duration_s: float) -> 
     return segments
 
 
-class VoiceActivity(Analyzer):
+class VoiceActivity(Analyzer[VadConfig, VadOutput]):
     """Speech segments and the speech ratio of the programme, from Silero VAD v6 run through
     ONNX Runtime on the 16 kHz decode, 32 ms at a time with the model state carried across
     blocks, so memory stays bounded on long files.
@@ -116,10 +116,8 @@ class VoiceActivity(Analyzer):
 
     name = "audio.vad"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode",)
-    Config = VadConfig
-    Output = VadOutput
     models = ("silero-vad-v6",)
     resources = Resources(cpu=1, memory_mb=256)
 
@@ -137,7 +135,6 @@ class VoiceActivity(Analyzer):
         )
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, VadConfig)
         decoded = item.need("audio.decode").value
         path = item.artifact_store().local_path(decoded["artifact"])
         samples, rate = read_pcm(path)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
 from cintel.media.pcm import PcmReader, read_pcm
-from cintel.model import ContentKind
+from cintel.model import AUDIBLE_KINDS
 
 FORMAT_VERSION = 2
 BITS = 8
@@ -125,7 +125,7 @@ def resampled(document: dict[str, object], points: int) -> dict[str, object]:
     }
 
 
-class Waveform(Analyzer):
+class Waveform(Analyzer[WaveformConfig, WaveformOutput]):
     """Waveform peaks (min/max per pixel of time) of the soundtrack, as an artifact in
     audiowaveform's JSON format, with an overview in the signal for timelines.
 
@@ -135,14 +135,11 @@ class Waveform(Analyzer):
 
     name = "audio.waveform"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode",)
-    Config = WaveformConfig
-    Output = WaveformOutput
     resources = Resources(cpu=1, memory_mb=128)
 
     def analyze(self, item: AnalysisInput) -> WaveformOutput:
-        assert isinstance(self.config, WaveformConfig)
         artifacts = item.artifact_store()
         samples, rate = read_pcm(artifacts.local_path(item.need("audio.decode").value["artifact"]))
         per_pixel = max(1, round(rate / self.config.pixels_per_second))

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from cintel.errors import MissingDependencyError, ModelError
-from cintel.models import files_checksum, model_registry
+from cintel.model_registry import files_checksum, model_registry
 
 KEYPOINTS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
 """MediaPipe's keypoint order; right and left are the person's own, so the right eye

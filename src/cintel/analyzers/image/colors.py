@@ -16,14 +16,13 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.analyzers.image.frames import (
-    IMAGE_AND_VIDEO,
+from cintel.analyzers.image.pictures import (
     NEEDS_BY_KIND,
     Frame,
     is_video,
     load_frames,
 )
-from cintel.model import Segment
+from cintel.model import VISUAL_KINDS, Segment
 
 _WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 _RGB_TO_XYZ = np.array(
@@ -265,7 +264,7 @@ def _shot_weights(frames: list[Frame]) -> list[float]:
     return [length / total for length in lengths] if total > 0 else [1.0] * len(frames)
 
 
-class ImageColors(Analyzer):
+class ImageColors(Analyzer[ImageColorsConfig, ImageColorsOutput]):
     """Dominant colours of an image or of a video's keyframes, with the share each covers,
     plus the mean colour and a colourfulness score; transparent pixels are not counted.
 
@@ -275,14 +274,11 @@ class ImageColors(Analyzer):
 
     name = "image.colors"
     version = "1.0.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = ImageColorsConfig
-    Output = ImageColorsOutput
     resources = Resources(cpu=1, memory_mb=384)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ImageColorsConfig)
         config = self.config
         frames = load_frames(item, self.limits)
         if not is_video(item):
@@ -297,7 +293,6 @@ class ImageColors(Analyzer):
 
     def _segments(self, frames: list[Frame], pixels: list[np.ndarray]) -> list[Segment]:
         """A segment per keyframe with its top colour: hex as text, its share as score."""
-        assert isinstance(self.config, ImageColorsConfig)
         segments = []
         for frame, frame_pixels in zip(frames, pixels, strict=True):
             top = describe_colours([frame_pixels], [1.0], 0, self.config).colors[:1]

@@ -21,9 +21,9 @@ from cintel.analyzers.image.blazeface import (
     packaged_model,
     shared_detector,
 )
-from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_video, load_frames
+from cintel.analyzers.image.pictures import NEEDS_BY_KIND, is_video, load_frames
 from cintel.errors import ConfigError
-from cintel.model import Segment
+from cintel.model import VISUAL_KINDS, Segment
 
 SEGMENT_LABEL = "faces"
 
@@ -120,7 +120,7 @@ def _face(detection: Detection, picture_area: float) -> Face:
     )
 
 
-class ImageFaces(Analyzer):
+class ImageFaces(Analyzer[FacesConfig, FacesOutput]):
     """Find faces in an image, or in each keyframe of a video, with Google's BlazeFace
     detector: a box, a score and six keypoints (eyes, nose, mouth, ears) per face, the
     count, and how much of the picture the largest face fills.
@@ -131,10 +131,8 @@ class ImageFaces(Analyzer):
 
     name = "image.faces"
     version = "1.0.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = FacesConfig
-    Output = FacesOutput
     resources = Resources(cpu=1, memory_mb=256)
     models = tuple(REGISTRY_NAMES.values())
 
@@ -145,7 +143,6 @@ class ImageFaces(Analyzer):
 
     def detector(self) -> BlazeFace:
         """The loaded model (loaded on first use when ``setup`` was not called)."""
-        assert isinstance(self.config, FacesConfig)
         if self._detector is None:
             if self.config.model_path:
                 path = Path(self.config.model_path).expanduser()
@@ -162,12 +159,10 @@ class ImageFaces(Analyzer):
     @property
     def model_id(self) -> str:
         """The registry name of the packaged model, or the local path given."""
-        assert isinstance(self.config, FacesConfig)
         return self.config.model_path or REGISTRY_NAMES[self.config.model]
 
     def faces(self, picture: Image.Image) -> list[Face]:
         """The faces in one RGB picture that pass the config's score, size and count limits."""
-        assert isinstance(self.config, FacesConfig)
         area = float(picture.width * picture.height)
         found = [
             _face(d, area)
@@ -177,7 +172,6 @@ class ImageFaces(Analyzer):
         return kept[: self.config.max_faces]
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, FacesConfig)
         frames = load_frames(item, self.limits)
         detector = self.detector()
         model = self.config.model_path or self.config.model

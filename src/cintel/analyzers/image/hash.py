@@ -3,7 +3,7 @@
 Besides the hashes of the whole picture, ``phash_inner`` hashes the picture
 without a thin border: a copy cropped by a few percent on each side hashes
 close to it, where its whole-picture hash may be a dozen bits away
-(``cintel.search.hashes`` compares both).
+(``cintel.search.duplicates.hashes`` compares both).
 
 On a video every keyframe is hashed, as a segment spanning its shot, so
 catalogue-wide lookup finds the videos that share footage and the images
@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.fft import dctn
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_video, load_frames
+from cintel.analyzers.image.pictures import NEEDS_BY_KIND, is_video, load_frames
 from cintel.media.images import flatten
+from cintel.model import VISUAL_KINDS
 
 # Copies cropped by 3-5% per side hash within a few bits of this inner part of the
 # original (their whole-picture hashes are often 10-20 bits apart).
@@ -105,7 +106,7 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-class ImageHash(Analyzer):
+class ImageHash(Analyzer[ImageHashConfig, ImageHashOutput]):
     """Perceptual hashes of an image (pHash and dHash, and a pHash of its inner part) that
     stay close under resizing, recompression, small crops and small colour changes, for
     near-duplicate detection. On a video, the same hashes of every keyframe, as segments.
@@ -113,14 +114,11 @@ class ImageHash(Analyzer):
 
     name = "image.hash"
     version = "1.2.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = ImageHashConfig
-    Output = ImageHashOutput
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ImageHashConfig)
         size = self.config.hash_size
         frames = load_frames(item, self.limits)
         if not is_video(item):

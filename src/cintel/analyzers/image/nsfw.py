@@ -26,16 +26,15 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.analyzers.image.frames import (
-    IMAGE_AND_VIDEO,
+from cintel.analyzers.image.pictures import (
     NEEDS_BY_KIND,
     Frame,
     is_video,
     load_frames,
 )
 from cintel.errors import MissingDependencyError, ModelError
-from cintel.model import Segment
-from cintel.models import files_checksum, model_registry
+from cintel.model import VISUAL_KINDS, Segment
+from cintel.model_registry import files_checksum, model_registry
 
 MODEL = "open-nsfw"
 RESIZE = 256
@@ -120,7 +119,7 @@ def prepare(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1] - MEAN_BGR)
 
 
-class ImageNSFW(Analyzer):
+class ImageNSFW(Analyzer[NsfwConfig, NsfwOutput]):
     """Score how likely an image, or any keyframe of a video, is sexually explicit
     (Yahoo open_nsfw on ONNX Runtime) and rate it safe, questionable or explicit.
 
@@ -130,15 +129,12 @@ class ImageNSFW(Analyzer):
 
     name = "image.nsfw"
     version = "1.0.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = NsfwConfig
-    Output = NsfwOutput
     resources = Resources(cpu=1, memory_mb=512)
     models = (MODEL,)
 
     def setup(self) -> None:
-        assert isinstance(self.config, NsfwConfig)
         if self.config.model_path:
             path = Path(self.config.model_path).expanduser()
             if not path.is_file():
@@ -176,7 +172,6 @@ class ImageNSFW(Analyzer):
 
     def rating(self, score: float) -> Rating:
         """The rating a score falls in under the configured thresholds."""
-        assert isinstance(self.config, NsfwConfig)
         if score >= self.config.explicit_threshold:
             return "explicit"
         if score >= self.config.questionable_threshold:
@@ -187,7 +182,9 @@ class ImageNSFW(Analyzer):
         frames = load_frames(item, self.limits)
         return self._result(item, frames, self.scores(frame.rgb for frame in frames))
 
-    def analyze_batch(self, items: Sequence[AnalysisInput]) -> list[Result | BaseModel | Exception]:
+    def analyze_batch(
+        self, items: Sequence[AnalysisInput]
+    ) -> list[Result | NsfwOutput | Exception]:
         """Score the pictures of every item in shared model runs; an item that cannot be
         read is returned as its error."""
         loaded: list[list[Frame] | Exception] = []
@@ -198,7 +195,7 @@ class ImageNSFW(Analyzer):
                 loaded.append(exc)
         pictures = (frame.rgb for frames in loaded if isinstance(frames, list) for frame in frames)
         scores = iter(self.scores(pictures))
-        out: list[Result | BaseModel | Exception] = []
+        out: list[Result | NsfwOutput | Exception] = []
         for item, frames in zip(items, loaded, strict=True):
             if isinstance(frames, Exception):
                 out.append(frames)

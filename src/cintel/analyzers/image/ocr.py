@@ -23,11 +23,11 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.analyzers.image.frames import IMAGE_AND_VIDEO, NEEDS_BY_KIND, is_video, load_frames
+from cintel.analyzers.image.pictures import NEEDS_BY_KIND, is_video, load_frames
 from cintel.errors import MissingDependencyError, ModelError
 from cintel.media.images import bounded
-from cintel.model import Segment
-from cintel.models import files_checksum, model_registry
+from cintel.model import VISUAL_KINDS, Segment
+from cintel.model_registry import files_checksum, model_registry
 
 MODEL = "rapidocr-ppocrv6-small"
 TEXT_LABEL = "text"
@@ -237,7 +237,7 @@ def _line(text: str, score: float, corners: np.ndarray, image: Image.Image) -> O
     )
 
 
-class ImageOCR(Analyzer):
+class ImageOCR(Analyzer[OcrConfig, OcrOutput]):
     """Read the text in an image, or on screen in a video's keyframes: each line's text,
     confidence, box and corner points, and the text in reading order (PP-OCRv6 through
     RapidOCR, multilingual, on CPU).
@@ -249,15 +249,12 @@ class ImageOCR(Analyzer):
 
     name = "image.ocr"
     version = "1.0.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = OcrConfig
-    Output = OcrOutput
     resources = Resources(cpu=1, memory_mb=1024)
     models = (MODEL,)
 
     def setup(self) -> None:
-        assert isinstance(self.config, OcrConfig)
         files = _model_files(self.config)
         threads = max(1, int(self.resources.cpu))
         self.engine = make_engine(self.config, files, threads)
@@ -269,7 +266,6 @@ class ImageOCR(Analyzer):
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of one RGB picture in reading order, boxes in its own pixels."""
-        assert isinstance(self.config, OcrConfig)
         scaled = bounded(image, self.config.max_side)
         bgr = np.ascontiguousarray(np.asarray(scaled.convert("RGB"))[:, :, ::-1])
         found = self.engine(bgr)
@@ -288,7 +284,6 @@ class ImageOCR(Analyzer):
     def _credible(self, text: str, score: float) -> bool:
         """Whether a recognised line is kept: sure enough, with a letter or digit in it,
         and surer still when it is one character (what shapes are misread as)."""
-        assert isinstance(self.config, OcrConfig)
         if score < self.config.min_confidence or not any(ch.isalnum() for ch in text):
             return False
         return len(text) > 1 or score >= self.config.single_char_confidence

@@ -7,9 +7,9 @@ import warnings
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
+from cintel.analyzers.base import AnalysisInput, Analyzer, NoConfig, Resources
 from cintel.media.images import open_image, read_header
-from cintel.model import ContentKind
+from cintel.model import IMAGE_ONLY
 
 _ORIENTATION = 0x0112
 
@@ -41,7 +41,7 @@ def _tags(path: str) -> tuple[int | None, bool]:
     return (int(value) if isinstance(value, int) and 1 <= value <= 8 else None), has_icc
 
 
-class ImageProbe(Analyzer):
+class ImageProbe(Analyzer[NoConfig, ImageProbeOutput]):
     """Format, displayed size, pixel mode, frame count, EXIF orientation, transparency
     and colour profile of an image, after decoding it once in full.
 
@@ -52,8 +52,7 @@ class ImageProbe(Analyzer):
 
     name = "image.probe"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.IMAGE})
-    Output = ImageProbeOutput
+    kinds = IMAGE_ONLY
     resources = Resources(cpu=1, memory_mb=512)
 
     def analyze(self, item: AnalysisInput) -> ImageProbeOutput:

@@ -33,15 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scipy.ndimage import laplace, minimum_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.analyzers.image.frames import (
-    IMAGE_AND_VIDEO,
+from cintel.analyzers.image.pictures import (
     NEEDS_BY_KIND,
     Frame,
     is_video,
     load_frames,
 )
 from cintel.media.images import bounded, flatten
-from cintel.model import Segment
+from cintel.model import VISUAL_KINDS, Segment
 
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/x]\s*(\d+(?:\.\d+)?)\s*$")
 _EDGE_SHARE = 0.1
@@ -427,7 +426,7 @@ def _nothing_measured() -> ImageQualityOutput:
     )
 
 
-class ImageQuality(Analyzer):
+class ImageQuality(Analyzer[ImageQualityConfig, ImageQualityOutput]):
     """Technical quality of an image or a video's keyframes: sharpness, exposure, noise,
     and whether the size and shape meet an artwork spec (podcast cover art by default).
 
@@ -438,14 +437,11 @@ class ImageQuality(Analyzer):
 
     name = "image.quality"
     version = "1.0.0"
-    kinds = IMAGE_AND_VIDEO
+    kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
-    Config = ImageQualityConfig
-    Output = ImageQualityOutput
     resources = Resources(cpu=1, memory_mb=512)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ImageQualityConfig)
         config = self.config
         frames = load_frames(item, self.limits)
         if not frames:
@@ -460,7 +456,6 @@ class ImageQuality(Analyzer):
 
     def _segments(self, frames: list[Frame], measured: list[Measures]) -> list[Segment]:
         """One segment per problem of each keyframe."""
-        assert isinstance(self.config, ImageQualityConfig)
         return [
             frame.segment(label=label, score=round(score, 2), text=why)
             for frame, measures in zip(frames, measured, strict=True)

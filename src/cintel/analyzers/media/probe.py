@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
-from cintel.media.probe import probe
-from cintel.model import ContentKind
+from cintel.analyzers.base import AnalysisInput, Analyzer, NoConfig, Resources
+from cintel.media.container import probe
+from cintel.model import AUDIBLE_KINDS, ContentKind
 
 
 class AudioStream(BaseModel):
@@ -44,7 +44,7 @@ class ProbeOutput(BaseModel):
     has_cover_art: bool
 
 
-class MediaProbe(Analyzer):
+class MediaProbe(Analyzer[NoConfig, ProbeOutput]):
     """Probe audio and video: container, codecs, duration, sample rate, channels, bitrate,
     width/height/fps and frame counts, from a full demux (no decoding).
 
@@ -54,8 +54,7 @@ class MediaProbe(Analyzer):
 
     name = "media.probe"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
-    Output = ProbeOutput
+    kinds = AUDIBLE_KINDS
     resources = Resources(cpu=1, memory_mb=128)
 
     def analyze(self, item: AnalysisInput) -> ProbeOutput:

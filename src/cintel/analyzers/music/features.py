@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.media.audio import stream_audio
-from cintel.model import ContentKind, Segment
+from cintel.model import AUDIBLE_KINDS, Segment
 
 RATE = 22_050
 ONSET_FFT = 1024
@@ -413,7 +413,7 @@ def estimate_key(
     return PITCH_CLASSES[tonic], mode, best, best - runner_up
 
 
-class MusicFeatures(Analyzer):
+class MusicFeatures(Analyzer[MusicFeaturesConfig, MusicFeaturesOutput]):
     """Tempo (BPM) with a confidence, beat times, a bar count, and the key and mode of music,
     from an onset-strength envelope (tempo by autocorrelation with a 120 BPM prior, beats by
     dynamic programming) and an averaged chromagram matched to major and minor key profiles.
@@ -425,13 +425,10 @@ class MusicFeatures(Analyzer):
 
     name = "music.features"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
-    Config = MusicFeaturesConfig
-    Output = MusicFeaturesOutput
+    kinds = AUDIBLE_KINDS
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, MusicFeaturesConfig)
         config = self.config
         front = OnsetAndChroma()
         for block in stream_audio(

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BadInputError, MissingDependencyError
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
-from cintel.model import ContentKind, Segment
-from cintel.models import model_registry
+from cintel.model import AUDIBLE_KINDS, Segment
+from cintel.model_registry import model_registry
 
 MODEL = "resemblyzer-voice-encoder"
 SAMPLE_RATE = 16_000
@@ -376,7 +376,7 @@ class TurnIndex:
         return best.speaker
 
 
-class Speakers(Analyzer):
+class Speakers(Analyzer[SpeakersConfig, SpeakersOutput]):
     """Speaker diarization: who spoke when, a speaker for every transcript word and utterance,
     and each speaker's speech time and voice embedding.
 
@@ -395,15 +395,12 @@ class Speakers(Analyzer):
 
     name = "speech.speakers"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad", "speech.transcript")
-    Config = SpeakersConfig
-    Output = SpeakersOutput
     models = (MODEL,)
     resources = Resources(cpu=1, memory_mb=768)
 
     def setup(self) -> None:
-        assert isinstance(self.config, SpeakersConfig)
         import torch
 
         threads = self.config.cpu_threads or max(1, int(self.resources.cpu))
@@ -418,7 +415,6 @@ class Speakers(Analyzer):
 
     def embed(self, samples: PcmReader | np.ndarray, windows: list[Window]) -> np.ndarray:
         """L2-normalised embeddings of the windows, reading only a batch of windows at once."""
-        assert isinstance(self.config, SpeakersConfig)
         out = np.zeros((len(windows), 256), dtype=np.float32)
         for batch in _batches(windows, self.config.batch_size):
             mels = np.stack(
@@ -436,7 +432,6 @@ class Speakers(Analyzer):
         return _normalise(out)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, SpeakersConfig)
         config = self.config
         decoded = item.need("audio.decode").value
         regions = [(s.start, s.end) for s in item.need("audio.vad").segments if s.label == "speech"]

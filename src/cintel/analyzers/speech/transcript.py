@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.speech.asr import AsrOptions, AsrSegment, make_backend
 from cintel.media.pcm import INT16_SCALE, read_pcm
-from cintel.model import ContentKind, Segment
-from cintel.models import model_registry
+from cintel.model import AUDIBLE_KINDS, Segment
+from cintel.model_registry import model_registry
 
 WINDOW_S = 600.0
 SAMPLE_RATE = 16_000
@@ -79,7 +79,7 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-class Transcript(Analyzer):
+class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
     """Transcribe speech into utterances and words with start/end times and probabilities,
     and detect the language, with Whisper (faster-whisper; base model from a wheel by
     default, any CTranslate2 Whisper model by local path, GPU when configured).
@@ -90,15 +90,12 @@ class Transcript(Analyzer):
 
     name = "speech.transcript"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad")
-    Config = TranscriptConfig
-    Output = TranscriptOutput
     models = ("whisper-base",)
     resources = Resources(cpu=2, memory_mb=1024, batch_size=1)
 
     def setup(self) -> None:
-        assert isinstance(self.config, TranscriptConfig)
         if self.config.model_path:
             path = Path(self.config.model_path).expanduser()
             self.model_label = str(path)
@@ -111,7 +108,6 @@ class Transcript(Analyzer):
         )
 
     def _vocabulary(self, item: AnalysisInput) -> list[str]:
-        assert isinstance(self.config, TranscriptConfig)
         extra = item.content.metadata.model_extra or {}
         listed = extra.get("vocabulary") or []
         if isinstance(listed, str):
@@ -123,7 +119,6 @@ class Transcript(Analyzer):
         return list(seen)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, TranscriptConfig)
         decoded = item.need("audio.decode").value
         speech = [(s.start, s.end) for s in item.need("audio.vad").segments if s.label == "speech"]
         samples, rate = read_pcm(item.artifact_store().local_path(decoded["artifact"]))
@@ -201,7 +196,6 @@ class Transcript(Analyzer):
 
     def _keep(self, seg: AsrSegment) -> bool:
         """Whisper's own signs of a hallucination: likely no speech and low confidence."""
-        assert isinstance(self.config, TranscriptConfig)
         silent = seg.no_speech_prob > self.config.no_speech_threshold
         unsure = seg.avg_logprob < self.config.min_avg_logprob
         return not (silent and unsure) and bool(_clean(seg.text))

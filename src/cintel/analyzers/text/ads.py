@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BudgetExhaustedError, LLMOutputError
-from cintel.model import ContentKind, Segment
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document, Sentence
 from cintel.text.embedding import Encoder, shared_encoder
 
@@ -571,7 +571,7 @@ def _introduces(text: str) -> str | None:
     return _squash(name) if name else None
 
 
-class TextAds(Analyzer):
+class TextAds(Analyzer[TextAdsConfig, TextAdsOutput]):
     """Find sponsor messages and ad reads in transcripts and text: their time range, the
     sponsor, promo codes and the URLs read out.
 
@@ -586,10 +586,8 @@ class TextAds(Analyzer):
 
     name = "text.ads"
     version = "1.1.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = TextAdsConfig
-    Output = TextAdsOutput
     resources = Resources(cpu=1, memory_mb=400)
     models = ("minilm-l6-v2-int8",)
     prompts = (PROMPT,)
@@ -616,7 +614,7 @@ class TextAds(Analyzer):
         return np.clip((ad - other) / 0.25, 0.0, 1.0)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        config = cast(TextAdsConfig, self.config)
+        config = self.config
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         units = ad_units(doc)

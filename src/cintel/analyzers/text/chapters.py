@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BudgetExhaustedError
 from cintel.llm.prompts import load_prompt
-from cintel.model import ContentKind
+from cintel.model import WORDED_KINDS
 from cintel.text.document import Document
 from cintel.text.embedding import shared_encoder
 from cintel.text.tiling import choose_boundaries, depth_scores, gap_similarities
@@ -88,7 +88,7 @@ def _units(doc: Document, unit_chars: int) -> list[tuple[int, int]]:
     return units
 
 
-class TextChapters(Analyzer):
+class TextChapters(Analyzer[ChaptersConfig, ChaptersOutput]):
     """Split a document or transcript into chapters where the subject changes (embedding
     TextTiling over MiniLM vectors), with start and end times on transcripts and short
     titles (LLM when configured, else the chapter's top keyphrase).
@@ -96,10 +96,8 @@ class TextChapters(Analyzer):
 
     name = "text.chapters"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = ChaptersConfig
-    Output = ChaptersOutput
     models = ("minilm-l6-v2-int8",)
     prompts = ("chapters.title",)
     resources = Resources(cpu=1, memory_mb=768, batch_size=1)
@@ -108,7 +106,6 @@ class TextChapters(Analyzer):
         self.encoder = shared_encoder()
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ChaptersConfig)
         config = self.config
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)

@@ -18,9 +18,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.artifacts import Artifacts
 from cintel.errors import InternalError
-from cintel.model import ContentKind, Segment
-from cintel.store.artifacts import Artifacts
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 from cintel.text.embedding import DEFAULT_MODEL, shared_encoder
 
@@ -112,7 +112,7 @@ def load_chunk_vectors(artifacts: Artifacts, key: str) -> np.ndarray:
     return matrix.astype(np.float32, copy=False)
 
 
-class TextEmbedding(Analyzer):
+class TextEmbedding(Analyzer[EmbeddingConfig, EmbeddingOutput]):
     """Embed the document and its chunks (about 1000 characters each) with a sentence
     embedding model (MiniLM, 384 dimensions), for semantic search, similar-document
     lookup and topic classification.
@@ -125,19 +125,15 @@ class TextEmbedding(Analyzer):
 
     name = "text.embedding"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = EmbeddingConfig
-    Output = EmbeddingOutput
     resources = Resources(cpu=1, memory_mb=512)
     models = (DEFAULT_MODEL,)
 
     def setup(self) -> None:
-        assert isinstance(self.config, EmbeddingConfig)
         shared_encoder(self.config.model, self.config.model_path)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, EmbeddingConfig)
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         spans = chunk_spans(doc, self.config.max_chars, self.config.overlap_chars)

@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.model import ContentKind, Segment
-from cintel.models import model_registry
+from cintel.model import WORDED_KINDS, Segment
+from cintel.model_registry import model_registry
 from cintel.text.document import Document
 
 MODEL = "spacy-en-core-web-sm"
@@ -219,7 +219,7 @@ def _display_name(group: list[Mention]) -> str:
     return max(counts, key=lambda n: (len(n.split()), counts[n], -first_seen[n]))
 
 
-class TextEntities(Analyzer):
+class TextEntities(Analyzer[EntitiesConfig, EntitiesOutput]):
     """Find named entities — people, organisations, places, works, products, dates and
     events — with spaCy, merge the mentions of each (case, possessives, "the", titles,
     a surname alone after the full name), and count them.
@@ -231,10 +231,8 @@ class TextEntities(Analyzer):
 
     name = "text.entities"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = EntitiesConfig
-    Output = EntitiesOutput
     resources = Resources(cpu=1, memory_mb=768)
     models = (MODEL,)
 
@@ -249,7 +247,6 @@ class TextEntities(Analyzer):
 
     def find_mentions(self, doc: Document, keep: set[str]) -> list[Mention]:
         """Entity mentions of the kept types, in text order, with document offsets."""
-        assert isinstance(self.config, EntitiesConfig)
         spans = list(doc.windows(self.config.window_chars))
         mentions: list[Mention] = []
         texts = (doc.text[start:stop] for start, stop in spans)
@@ -273,7 +270,6 @@ class TextEntities(Analyzer):
         return mentions
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, EntitiesConfig)
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         mentions = self.find_mentions(doc, set(self.config.types))

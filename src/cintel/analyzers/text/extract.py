@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BadInputError, NothingToAnalyzeError
 from cintel.media.text import read_text_file
-from cintel.model import ContentKind
+from cintel.model import WORDED_KINDS, ContentKind
 from cintel.text.document import Document
 from cintel.text.markup import (
     detect_format,
@@ -48,7 +48,7 @@ class ExtractOutput(BaseModel):
     language_hint: str | None
 
 
-class TextExtract(Analyzer):
+class TextExtract(Analyzer[ExtractConfig, ExtractOutput]):
     """Produce clean text with blocks from a text file (plain, Markdown, HTML, SRT, WebVTT;
     encoding detected; subtitle voices become speakers) or from the transcript of audio and
     video (utterances with times), for every other text analyzer to read.
@@ -56,17 +56,14 @@ class TextExtract(Analyzer):
 
     name = "text.extract"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs_by_kind = {
         ContentKind.AUDIO: ("speech.transcript",),
         ContentKind.VIDEO: ("speech.transcript",),
     }
-    Config = ExtractConfig
-    Output = ExtractOutput
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ExtractConfig)
         source = item.content.location
         if item.content.kind is ContentKind.TEXT:
             decoded = read_text_file(

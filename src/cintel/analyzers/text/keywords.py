@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import ConfigError
-from cintel.model import ContentKind, Segment
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 from cintel.text.keyphrases import FALLBACK_STOPWORDS, yake_extractor, yake_language
 from cintel.text.language import UNDETERMINED, detect, primary_subtag
@@ -97,7 +97,7 @@ class TextKeywordsOutput(BaseModel):
     windows: int = Field(description="windows YAKE read")
 
 
-class TextKeywords(Analyzer):
+class TextKeywords(Analyzer[KeywordsConfig, TextKeywordsOutput]):
     """Find the key phrases of a document or transcript, scored 0 to 1, and mark where
     the best of them are mentioned (time-coded on transcripts).
 
@@ -108,15 +108,12 @@ class TextKeywords(Analyzer):
 
     name = "text.keywords"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = KeywordsConfig
-    Output = TextKeywordsOutput
     resources = Resources(cpu=1, memory_mb=512)
     models = ("fasttext-lid-176",)
 
     def setup(self) -> None:
-        assert isinstance(self.config, KeywordsConfig)
         if self.config.language != "auto" and not primary_subtag(self.config.language):
             raise ConfigError(
                 f"text.keywords: language {self.config.language!r} is not a BCP-47 code; "
@@ -125,7 +122,6 @@ class TextKeywords(Analyzer):
         self._candidates(FALLBACK_STOPWORDS)
 
     def _candidates(self, stopwords: str) -> Any:
-        assert isinstance(self.config, KeywordsConfig)
         return yake_extractor(
             stopwords,
             self.config.max_ngram,
@@ -134,7 +130,6 @@ class TextKeywords(Analyzer):
         )
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, KeywordsConfig)
         config = self.config
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
@@ -180,7 +175,6 @@ class TextKeywords(Analyzer):
 
     def _deduplicated(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """Drop phrases too similar to a better one (across windows; YAKE did it within)."""
-        assert isinstance(self.config, KeywordsConfig)
         if self.config.dedup_threshold >= 1:
             return ranked
         similar = self._candidates(FALLBACK_STOPWORDS).dedup_function
@@ -193,7 +187,6 @@ class TextKeywords(Analyzer):
         return kept
 
     def _mentions(self, doc: Document, keyphrases: list[Keyphrase]) -> list[Segment]:
-        assert isinstance(self.config, KeywordsConfig)
         config = self.config
         segments: list[Segment] = []
         taken: list[tuple[int, int]] = []

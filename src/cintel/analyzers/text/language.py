@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.model import ContentKind, Segment
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 from cintel.text.language import (
     UNDETERMINED,
@@ -198,7 +198,7 @@ def viterbi(pieces: list[_Piece], penalty: float) -> list[str]:
     return [states[i] for i in reversed(path)]
 
 
-class TextLanguage(Analyzer):
+class TextLanguage(Analyzer[LanguageConfig, TextLanguageOutput]):
     """Identify the language of a document or transcript (BCP-47 code with probability),
     and the language of each stretch of it, so code-switching shows as segments.
 
@@ -209,10 +209,8 @@ class TextLanguage(Analyzer):
 
     name = "text.language"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = LanguageConfig
-    Output = TextLanguageOutput
     resources = Resources(cpu=1, memory_mb=256)
     models = ("fasttext-lid-176",)
 
@@ -221,7 +219,6 @@ class TextLanguage(Analyzer):
 
     def analyze(self, item: AnalysisInput) -> Result:
         config = self.config
-        assert isinstance(config, LanguageConfig)
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         pieces = []

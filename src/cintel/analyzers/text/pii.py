@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import MissingDependencyError
-from cintel.model import ContentKind, Segment
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 
 EMAIL = "email"
@@ -377,7 +377,7 @@ class TextPIIOutput(BaseModel):
     truncated: bool = Field(description="more findings than max_findings; counts are complete")
 
 
-class TextPII(Analyzer):
+class TextPII(Analyzer[PiiConfig, TextPIIOutput]):
     """Find personal data in a document or transcript: e-mail addresses, phone numbers,
     payment card numbers and IBANs, each validated (numbering plans, Luhn, mod-97) and
     stored only in masked form, with its position (and media time on transcripts).
@@ -385,14 +385,11 @@ class TextPII(Analyzer):
 
     name = "text.pii"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = PiiConfig
-    Output = TextPIIOutput
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, PiiConfig)
         config = self.config
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)

@@ -14,7 +14,7 @@ threshold decides. A document with any flag is rated ``explicit``.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.config import LLMSettings
 from cintel.errors import BudgetExhaustedError, LLMOutputError
-from cintel.model import ContentKind, Segment
+from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 from cintel.text.safety_model import (
     CATEGORIES,
@@ -157,7 +157,7 @@ def safety_units(doc: Document, min_chars: int, max_chars: int) -> list[tuple[in
     return units
 
 
-class TextSafety(Analyzer):
+class TextSafety(Analyzer[TextSafetyConfig, TextSafetyOutput]):
     """Flag unsafe passages (profanity, hate and harassment, sexual content, violence,
     self-harm, drugs) with scores and time codes, and rate the document explicit or clean.
 
@@ -170,10 +170,8 @@ class TextSafety(Analyzer):
 
     name = "text.safety"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = TextSafetyConfig
-    Output = TextSafetyOutput
     resources = Resources(cpu=1, memory_mb=600)
     models = (PROFANITY_MODEL, "minilm-l6-v2-int8")
     prompts = (PROMPT,)
@@ -189,7 +187,7 @@ class TextSafety(Analyzer):
         self._classifier = shared_classifier()
 
     def analyze(self, item: AnalysisInput) -> Result:
-        config = cast(TextSafetyConfig, self.config)
+        config = self.config
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         classifier = self._classifier or shared_classifier()

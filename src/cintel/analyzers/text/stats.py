@@ -6,9 +6,9 @@ import re
 
 from pydantic import BaseModel
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Resources
+from cintel.analyzers.base import AnalysisInput, Analyzer, NoConfig, Resources
 from cintel.media.text import read_text_file
-from cintel.model import ContentKind
+from cintel.model import TEXT_ONLY
 
 # Typographic apostrophes and CJK sentence marks are meant literally here.
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # noqa: RUF001
@@ -47,7 +47,7 @@ def text_stats(text: str, encoding: str) -> TextStatsOutput:
     )
 
 
-class TextStats(Analyzer):
+class TextStats(Analyzer[NoConfig, TextStatsOutput]):
     """Count characters, words, sentences, lines and paragraphs of a text, and name its encoding.
 
     Text that is not valid in any encoding that fits it is a ``bad_input`` that
@@ -56,8 +56,7 @@ class TextStats(Analyzer):
 
     name = "text.stats"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT})
-    Output = TextStatsOutput
+    kinds = TEXT_ONLY
     resources = Resources(cpu=1, memory_mb=64)
 
     def analyze(self, item: AnalysisInput) -> TextStatsOutput:

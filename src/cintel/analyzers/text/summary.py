@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.errors import BudgetExhaustedError, ConfigError
 from cintel.llm.prompts import load_prompt
-from cintel.model import ContentKind
+from cintel.model import WORDED_KINDS
 from cintel.text.document import Document
 from cintel.text.embedding import shared_encoder
 from cintel.text.titles import title_from_text
@@ -96,7 +96,7 @@ def _render_notes(notes: BaseModel) -> str:
     return f"{notes.summary}\n{points}".strip()
 
 
-class TextSummary(Analyzer):
+class TextSummary(Analyzer[SummaryConfig, SummaryOutput]):
     """Write a title suggestion, a description of at most 300 characters, a one-paragraph
     summary and key points: with the configured LLM (map-reduce over long inputs), else by
     extracting the most central, least redundant sentences.
@@ -104,10 +104,8 @@ class TextSummary(Analyzer):
 
     name = "text.summary"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract",)
-    Config = SummaryConfig
-    Output = SummaryOutput
     models = ("minilm-l6-v2-int8",)
     prompts = ("summary.map", "summary.reduce")
     resources = Resources(cpu=1, memory_mb=768, batch_size=1)
@@ -116,7 +114,6 @@ class TextSummary(Analyzer):
         self.encoder = shared_encoder()
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, SummaryConfig)
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         if self.config.llm == "required" and item.llm is None:
@@ -165,7 +162,6 @@ class TextSummary(Analyzer):
         return [" ".join(sentences[i : i + size]) for i in range(0, len(sentences), size)]
 
     def _extractive(self, doc: Document) -> SummaryOutput:
-        assert isinstance(self.config, SummaryConfig)
         units = self._units(doc)
         vectors = self.encoder.encode(units)
         centroid = vectors.mean(axis=0)

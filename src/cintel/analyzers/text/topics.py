@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.text.embedding import CHUNK_LABEL, load_chunk_vectors
 from cintel.config import LLMSettings
-from cintel.errors import InternalError
-from cintel.model import ContentKind, Segment, Signal
+from cintel.errors import ConfigError, InternalError
+from cintel.model import WORDED_KINDS, Segment, Signal
 from cintel.text.document import Document
 from cintel.text.embedding import DEFAULT_MODEL, shared_encoder
 from cintel.text.taxonomy import Taxonomy, load_taxonomy
@@ -86,7 +86,7 @@ class TopicsOutput(BaseModel):
     chunks: int
 
 
-class TextTopics(Analyzer):
+class TextTopics(Analyzer[TopicsConfig, TopicsOutput]):
     """Classify a document or transcript into the categories of a content taxonomy
     (built in: one modelled on the IAB Content Taxonomy, 25 tier-1 and about 170 tier-2
     categories; or your own file), zero-shot with sentence embeddings.
@@ -97,22 +97,20 @@ class TextTopics(Analyzer):
 
     name = "text.topics"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.TEXT, ContentKind.AUDIO, ContentKind.VIDEO})
+    kinds = WORDED_KINDS
     needs = ("text.extract", "text.embedding")
-    Config = TopicsConfig
-    Output = TopicsOutput
     resources = Resources(cpu=1, memory_mb=512)
     models = (DEFAULT_MODEL,)
 
     @classmethod
     def key_parts(cls, config: BaseModel, llm: LLMSettings) -> tuple[str, ...]:
         # The taxonomy file may change under the same path: its content keys the result.
-        assert isinstance(config, TopicsConfig)
+        if not isinstance(config, TopicsConfig):
+            raise ConfigError(f"{cls.name} keys results by a TopicsConfig, not {config!r}")
         digest = load_taxonomy(config.taxonomy).digest
         return (*super().key_parts(config, llm), f"taxonomy:{digest}")
 
     def setup(self) -> None:
-        assert isinstance(self.config, TopicsConfig)
         self.taxonomy: Taxonomy = load_taxonomy(self.config.taxonomy)
         self._parents = np.array(
             [
@@ -134,7 +132,6 @@ class TextTopics(Analyzer):
         return self._nodes[key]
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, TopicsConfig)
         doc = Document.from_signal(item.need("text.extract"), source=item.content.location)
         doc.require_text(self.name)
         embedding = item.need("text.embedding")
@@ -190,7 +187,6 @@ class TextTopics(Analyzer):
         self, chunks: np.ndarray, tier1_vectors: np.ndarray, tier2_vectors: np.ndarray
     ) -> np.ndarray:
         """Each chunk's distribution over tier-2 categories (rows sum to 1)."""
-        assert isinstance(self.config, TopicsConfig)
         tier2 = chunks @ tier2_vectors.T
         tier1 = chunks @ tier1_vectors.T
         logits = (tier2 + PARENT_WEIGHT * tier1[:, self._parents]) / (1 + PARENT_WEIGHT)

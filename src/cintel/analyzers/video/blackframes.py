@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.video.framestats import FrameStats, runs
-from cintel.model import ContentKind, Segment
+from cintel.model import VIDEO_ONLY, Segment
 
 
 class BlackframesConfig(BaseModel):
@@ -67,7 +67,7 @@ def _spans(
     return out
 
 
-class VideoBlackframes(Analyzer):
+class VideoBlackframes(Analyzer[BlackframesConfig, BlackframesOutput]):
     """Black and frozen stretches of a video, and colour bars and slates where present,
     from the per-frame measures ``video.shots`` already took (no second decode).
 
@@ -79,14 +79,11 @@ class VideoBlackframes(Analyzer):
 
     name = "video.blackframes"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.VIDEO})
+    kinds = VIDEO_ONLY
     needs = ("video.shots",)
-    Config = BlackframesConfig
-    Output = BlackframesOutput
     resources = Resources(cpu=1, memory_mb=256)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, BlackframesConfig)
         config = self.config
         shots = item.need("video.shots").value
         stats = FrameStats.from_bytes(item.artifact_store().get_bytes(shots["frame_stats"]))

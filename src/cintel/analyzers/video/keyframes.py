@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.ndimage import laplace
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.artifacts import Artifacts
 from cintel.media.video import frames_at
-from cintel.model import ContentKind, Segment
-from cintel.store.artifacts import Artifacts
+from cintel.model import VIDEO_ONLY, Segment
 
 
 class KeyframesConfig(BaseModel):
@@ -82,7 +82,7 @@ def candidate_times(start: float, end: float, count: int, margin: float) -> list
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
 
 
-class VideoKeyframes(Analyzer):
+class VideoKeyframes(Analyzer[KeyframesConfig, KeyframesOutput]):
     """One representative frame per shot, chosen as the sharpest of a few candidates
     from the middle of the shot (black frames avoided) and stored as a JPEG artifact.
 
@@ -93,14 +93,11 @@ class VideoKeyframes(Analyzer):
 
     name = "video.keyframes"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.VIDEO})
+    kinds = VIDEO_ONLY
     needs = ("video.shots",)
-    Config = KeyframesConfig
-    Output = KeyframesOutput
     resources = Resources(cpu=1, memory_mb=512, batch_size=1)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, KeyframesConfig)
         config = self.config
         shots = item.need("video.shots").value["shots"]
         kept = sorted(shots, key=lambda s: s["end"] - s["start"], reverse=True)
@@ -146,7 +143,6 @@ class VideoKeyframes(Analyzer):
     def _choose(
         self, shot: dict[str, Any], options: list[tuple[float, Image.Image]], artifacts: Artifacts
     ) -> Keyframe:
-        assert isinstance(self.config, KeyframesConfig)
         measured = [(t, image, *frame_measures(image)) for t, image in options]
         lit = [m for m in measured if m[3] >= self.config.black_luma] or measured
         time, image, sharpness, brightness = max(lit, key=lambda m: m[2])

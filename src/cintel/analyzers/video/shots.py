@@ -11,7 +11,7 @@ from scipy.ndimage import maximum_filter1d, median_filter
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.video.framestats import FrameStats, FrameStatsBuilder, runs
 from cintel.media.video import analysis_size, scan_frames
-from cintel.model import ContentKind, Segment
+from cintel.model import VIDEO_ONLY, Segment
 
 
 class ShotsConfig(BaseModel):
@@ -362,7 +362,7 @@ def shots_between(boundaries: list[Boundary], duration: float) -> list[Shot]:
     return shots
 
 
-class VideoShots(Analyzer):
+class VideoShots(Analyzer[ShotsConfig, ShotsOutput]):
     """Shot boundaries of a video: hard cuts, fades through black or white, and
     dissolves, with times.
 
@@ -380,13 +380,10 @@ class VideoShots(Analyzer):
 
     name = "video.shots"
     version = "1.1.0"
-    kinds = frozenset({ContentKind.VIDEO})
-    Config = ShotsConfig
-    Output = ShotsOutput
+    kinds = VIDEO_ONLY
     resources = Resources(cpu=1, memory_mb=256, batch_size=1)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ShotsConfig)
         info, frames = scan_frames(
             item.path,
             width=self.config.analysis_width,

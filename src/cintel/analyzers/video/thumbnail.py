@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
-from cintel.model import ContentKind, Segment
+from cintel.model import VIDEO_ONLY, Segment
 
 
 class ThumbnailConfig(BaseModel):
@@ -63,7 +63,7 @@ def _shots_with(signal: Any) -> dict[int, float]:
     return found
 
 
-class VideoThumbnail(Analyzer):
+class VideoThumbnail(Analyzer[ThumbnailConfig, ThumbnailOutput]):
     """The best thumbnail candidates of a video: sharp, well-exposed keyframes away from
     the intro and credits, favouring faces and avoiding on-screen text as configured.
 
@@ -75,14 +75,11 @@ class VideoThumbnail(Analyzer):
 
     name = "video.thumbnail"
     version = "1.0.0"
-    kinds = frozenset({ContentKind.VIDEO})
+    kinds = VIDEO_ONLY
     needs = ("video.keyframes", "image.faces", "image.ocr")
-    Config = ThumbnailConfig
-    Output = ThumbnailOutput
     resources = Resources(cpu=0.25, memory_mb=64)
 
     def analyze(self, item: AnalysisInput) -> Result:
-        assert isinstance(self.config, ThumbnailConfig)
         config = self.config
         frames = item.need("video.keyframes").value["frames"]
         faces = _shots_with(item.need("image.faces"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from cintel.search.facets import rebuild_facets
+from cintel.store.facets import rebuild_facets
 
 revision = "0004"
 down_revision = "0003"

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from cintel.search.moments import IN_CHUNK, Moment, distinct, moments_by_id
-from cintel.search.syntax import (
+from cintel.search.text.moments import IN_CHUNK, Moment, distinct, moments_by_id
+from cintel.search.text.syntax import (
     ELLIPSIS,
     MARK_CLOSE,
     MARK_OPEN,

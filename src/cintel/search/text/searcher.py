@@ -21,29 +21,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from cintel.config import Settings
-from cintel.errors import ConfigError, MissingDependencyError, ModelError, NotFoundError
+from cintel.errors import MissingDependencyError, ModelError, NotFoundError
 from cintel.model import ContentKind
-from cintel.search.filters import content_conditions
-from cintel.search.lexical import LexicalSearch
-from cintel.search.models import (
+from cintel.search.text.filters import content_conditions
+from cintel.search.text.lexical import LexicalSearch
+from cintel.search.text.moments import (
+    Moment,
+    distinct,
+    moments_by_id,
+    segment_texts,
+)
+from cintel.search.text.schemas import (
     Matcher,
     SearchHit,
     SearchQuery,
     SearchResult,
     SimilarItem,
 )
-from cintel.search.moments import (
-    Moment,
-    distinct,
-    moments_by_id,
-    segment_texts,
-)
-from cintel.search.syntax import ParsedQuery, clean_text, marked_html, parse, plain_snippet
-from cintel.search.vectors import EMBEDDING_ANALYZER, VectorIndex
+from cintel.search.text.syntax import ParsedQuery, clean_text, marked_html, parse, plain_snippet
+from cintel.search.text.vectors import EMBEDDING_ANALYZER, VectorIndex
 from cintel.store import Store, schema
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,7 @@ class Searcher:
     """Search a store's texts and transcripts, and find similar contents, per tenant."""
 
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
-        engine = getattr(store, "engine", None)
-        if not isinstance(engine, Engine):
-            raise ConfigError(f"search needs a SQL store (SQLite or PostgreSQL), not {store.url}")
+        engine = store.sql_engine("search")
         self.store = store
         self.engine = engine
         self.settings = settings or Settings()

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from cintel.search import postgres_fts, sqlite_fts
-from cintel.search.moments import Moment
-from cintel.search.syntax import ParsedQuery
+from cintel.search.text import postgres_fts, sqlite_fts
+from cintel.search.text.moments import Moment
+from cintel.search.text.syntax import ParsedQuery
 
 
 class LexicalSearch:

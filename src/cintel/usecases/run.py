@@ -14,11 +14,11 @@ from cintel.config import Settings
 from cintel.ingest import Ingestor
 from cintel.model import Content, ContentMetadata, Failure, Run
 from cintel.pipeline import Pipeline, Plan, load_pipeline, plan
-from cintel.progress import StageProgress
 from cintel.runners import make_executor
 from cintel.runners.base import Executor
 from cintel.runners.scheduler import AnalyzerCounts, Scheduler
 from cintel.store import Store, open_store
+from cintel.usecases.progress import StageProgress
 
 
 @dataclass

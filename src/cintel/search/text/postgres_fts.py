@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from cintel.search.filters import joined_segments
-from cintel.search.moments import IN_CHUNK, Moment, distinct, moment_columns, to_moment
-from cintel.search.syntax import ELLIPSIS, MARK_CLOSE, MARK_OPEN, ParsedQuery, required_groups
+from cintel.search.text.filters import joined_segments
+from cintel.search.text.moments import IN_CHUNK, Moment, distinct, moment_columns, to_moment
+from cintel.search.text.syntax import ELLIPSIS, MARK_CLOSE, MARK_OPEN, ParsedQuery, required_groups
 from cintel.store import schema
 
 COMMON_SHARE = 0.25

@@ -1,6 +1,6 @@
 """``cintel duplicates``: a tenant's near-duplicate images in clusters, or one image's.
 
-A thin command over ``cintel.search.hashes``: ``duplicate_clusters`` for the
+A thin command over ``cintel.search.duplicates.hashes``: ``duplicate_clusters`` for the
 clusters, ``NearDuplicates.near`` for one content.
 """
 
@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-# Those of cintel.search.hashes (a test keeps them equal), which is not imported here:
+from cintel.timecodes import clock
+
+# Those of cintel.search.duplicates.hashes (a test keeps them equal), which is not imported here:
 # numpy would load with every command of the CLI.
 DEFAULT_DISTANCE = 10
 MAX_DISTANCE = 16
@@ -65,7 +67,7 @@ def duplicates(
     for a video, the videos sharing its footage and the images among its keyframes, with
     the moments."""
     from cintel.cli import _open, _print_json, _resolve, _settings
-    from cintel.search.hashes import NearDuplicates, duplicate_clusters
+    from cintel.search.duplicates.hashes import NearDuplicates, duplicate_clusters
 
     with _open(_settings(store, data_dir)) as st:
         if ref is not None:
@@ -115,16 +117,11 @@ def duplicates(
     )
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "image"
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def _moments(frames: list[Any], shown: int = 3) -> str:
     """Matching moments of two contents: ``0:12 ↔ 1:03`` (this one's, the other's)."""
-    pairs = [f"{_clock(m.time)} ↔ {_clock(m.other_time)}" for m in frames[:shown]]
+    pairs = [
+        f"{clock(m.time) or 'image'} ↔ {clock(m.other_time) or 'image'}" for m in frames[:shown]
+    ]
     more = f" (+{len(frames) - shown})" if len(frames) > shown else ""
     return ", ".join(pairs) + more
 

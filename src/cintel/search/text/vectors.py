@@ -31,10 +31,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cintel.analyzers.text.embedding import load_chunk_vectors
+from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.errors import CintelError, MissingDependencyError
 from cintel.store import schema
-from cintel.store.artifacts import Artifacts
 from cintel.text.embedding import DEFAULT_MODEL, DIMENSIONS
 
 log = logging.getLogger(__name__)

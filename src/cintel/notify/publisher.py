@@ -16,7 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from cintel.errors import TransientError
-from cintel.events.jetstream import connect, ensure_stream
+from cintel.notify.jetstream import connect, ensure_stream
 
 if TYPE_CHECKING:
     from nats.aio.client import Client

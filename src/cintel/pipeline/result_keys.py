@@ -9,22 +9,11 @@ and, through their upstream keys, everything downstream of it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pydantic import BaseModel
 
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces, so equal values hash equally."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_text(text: str) -> str:
-    """Hex SHA-256 of a UTF-8 string."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+from cintel.digests import canonical_json, sha256_text
 
 
 def config_hash(config: BaseModel) -> str:

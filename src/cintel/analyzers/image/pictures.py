@@ -21,7 +21,6 @@ from cintel.model import ContentKind, Segment
 
 KEYFRAMES = "video.keyframes"
 PROBE = "image.probe"
-IMAGE_AND_VIDEO = frozenset({ContentKind.IMAGE, ContentKind.VIDEO})
 NEEDS_BY_KIND: dict[ContentKind, tuple[str, ...]] = {
     ContentKind.IMAGE: (PROBE,),
     ContentKind.VIDEO: (KEYFRAMES,),

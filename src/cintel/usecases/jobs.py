@@ -23,11 +23,11 @@ from typing import Any
 from cintel.config import Settings
 from cintel.errors import CintelError
 from cintel.model import ContentMetadata, Job, JobStatus, utcnow
-from cintel.run import RunReport, run_pipeline
 from cintel.runners import KeptExecutor
 from cintel.runners.base import Executor
 from cintel.store import Store
-from cintel.store.sql import lease_owner_id
+from cintel.store.leases import lease_owner_id
+from cintel.usecases.run import RunReport, run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def job_roots(settings: Settings, job: Job) -> list[Path]:
 
 def _announce(store: Store, settings: Settings, job: Job) -> None:
     try:
-        from cintel.events import announce
+        from cintel.notify import announce
 
         announce(store, settings, job)
     except Exception:  # an event that cannot go out must not undo the job
@@ -224,7 +224,7 @@ class JobWorker:
     def deliver(self) -> int:
         """Send webhook deliveries that are due; returns how many were attempted."""
         try:
-            from cintel.events import deliver_due
+            from cintel.notify import deliver_due
 
             return deliver_due(self.store, self.settings)
         except Exception:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cintel.errors import ConfigError
 from cintel.model import Segment, Signal
+from cintel.timecodes import subtitle_timestamp
 
 FORMATS = ("vtt", "srt", "json", "txt", "podcast")
 
@@ -52,14 +53,6 @@ def cues(transcript: Signal, speakers: Signal | None = None) -> list[Cue]:
     ]
 
 
-def _clock(seconds: float, separator: str) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
 def _escape_vtt(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -71,7 +64,12 @@ def to_vtt(items: Sequence[Cue]) -> str:
         text = _escape_vtt(cue.text)
         if cue.speaker:
             text = f"<v {_escape_vtt(cue.speaker)}>{text}"
-        lines += [str(n), f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}", text, ""]
+        lines += [
+            str(n),
+            f"{subtitle_timestamp(cue.start, '.')} --> {subtitle_timestamp(cue.end, '.')}",
+            text,
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -80,7 +78,8 @@ def to_srt(items: Sequence[Cue]) -> str:
     blocks = []
     for n, cue in enumerate(items, start=1):
         text = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
-        blocks.append(f"{n}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n{text}\n")
+        span = f"{subtitle_timestamp(cue.start, ',')} --> {subtitle_timestamp(cue.end, ',')}"
+        blocks.append(f"{n}\n{span}\n{text}\n")
     return "\n".join(blocks)
 
 

@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from cintel.errors import ConfigError, NotFoundError
+from cintel.errors import NotFoundError
 from cintel.model import Signal
 from cintel.store import Store, schema
 
@@ -323,12 +323,7 @@ class DuplicateCluster(BaseModel):
 
 
 def _engine(store: Store) -> Engine:
-    engine = getattr(store, "engine", None)
-    if not isinstance(engine, Engine):
-        raise ConfigError(
-            f"near-duplicate lookup needs a SQL store (SQLite or PostgreSQL), not {store.url}"
-        )
-    return engine
+    return store.sql_engine("near-duplicate lookup")
 
 
 def _titles(store: Store, ids: list[str], tenant: str) -> dict[str, str | None]:
@@ -807,7 +802,11 @@ class NearDuplicates(ReadsBeside):
     ) -> list[NearDuplicate]:
         """``near`` for an image.hash signal already in hand (its segments too, for a
         video's)."""
-        from cintel.search.footage import is_video_hash, video_near_duplicates, videos_showing
+        from cintel.search.duplicates.footage import (
+            is_video_hash,
+            video_near_duplicates,
+            videos_showing,
+        )
 
         if is_video_hash(signal.value):
             return video_near_duplicates(self.store, signal, tenant, distance, limit)

@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from cintel.analyzers import registry
+from cintel.cli.duplicates import duplicates
 from cintel.config import Settings
-from cintel.duplicates_cli import duplicates
 from cintel.errors import CintelError
-from cintel.models import model_registry
+from cintel.model_registry import model_registry
 from cintel.pipeline import builtin_names, load_pipeline
+from cintel.timecodes import clock_span
 
 app = typer.Typer(
     name="cintel",
@@ -129,7 +130,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest inputs and compute every signal of the pipeline that is not stored yet."""
-    from cintel.run import run_pipeline
+    from cintel.usecases.run import run_pipeline
 
     settings = _settings(store, data_dir, runner=runner, workers=workers, ray_address=ray_address)
     if llm_budget is not None:
@@ -203,7 +204,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what would run and what is cached; nothing is executed or written."""
-    from cintel.run import ingest_and_plan
+    from cintel.usecases.run import ingest_and_plan
 
     settings = _settings(store, data_dir)
     spec = load_pipeline(pipeline)
@@ -324,7 +325,7 @@ def signals(
             content.id, analyzer=analyzer, version=version, all_versions=all_versions
         )
         if any(s.analyzer == "image.hash" for s in found):
-            from cintel.search.hashes import with_near_duplicates
+            from cintel.search.duplicates.hashes import with_near_duplicates
 
             found = [with_near_duplicates(st, s, tenant) for s in found]
     if as_json:
@@ -365,7 +366,7 @@ def transcript(
     tenant: TenantOpt = "default",
 ) -> None:
     """A content's transcript as WebVTT, SRT, JSON with words, text or podcast JSON."""
-    from cintel.transcripts import redacted, render
+    from cintel.outputs.transcripts import redacted, render
 
     settings = _settings(store, data_dir)
     _, found, speakers = _signal_of(settings, ref, tenant, "speech.transcript", "transcript")
@@ -385,7 +386,7 @@ def chapters(
     tenant: TenantOpt = "default",
 ) -> None:
     """A content's chapters as podcast namespace JSON Chapters 1.2 (or the raw signal JSON)."""
-    from cintel.transcripts import chapters_json
+    from cintel.outputs.transcripts import chapters_json
 
     settings = _settings(store, data_dir)
     content, found, _ = _signal_of(settings, ref, tenant, "text.chapters", "chapters")
@@ -416,10 +417,10 @@ def frames(
     tenant: TenantOpt = "default",
 ) -> None:
     """Write a video's keyframes (one JPEG per shot) or its thumbnail candidates to a folder."""
-    from cintel.frames import keyframes as keyframes_of
-    from cintel.frames import thumbnails as thumbnails_of
-    from cintel.frames import write_frames
-    from cintel.store import Artifacts
+    from cintel.artifacts import Artifacts
+    from cintel.outputs.stills import keyframes as keyframes_of
+    from cintel.outputs.stills import thumbnails as thumbnails_of
+    from cintel.outputs.stills import write_frames
 
     settings = _settings(store, data_dir)
     with _open(settings) as st:
@@ -456,7 +457,7 @@ def export_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the newest signals to JSONL or Parquet files."""
-    from cintel.export import export
+    from cintel.outputs.export import export
 
     with _open(_settings(store, data_dir)) as st:
         counts = export(st, fmt, out_dir, analyzer=analyzer, tenant=tenant)
@@ -777,7 +778,7 @@ def worker(
     """Process queued jobs from the store (run several, on one PostgreSQL store, to scale)."""
     import signal as signals
 
-    from cintel.jobs import JobWorker
+    from cintel.usecases.jobs import JobWorker
 
     settings = _settings(store, data_dir)
     with _open(settings) as st:
@@ -861,7 +862,7 @@ def keys_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key; the key is printed once and only its hash is kept."""
-    from cintel.server.keys import create_key, parse_scopes
+    from cintel.server.api_keys import create_key, parse_scopes
 
     with _open(_settings(store, data_dir)) as st:
         record, token = create_key(st, tenant, parse_scopes(scopes), name, rate)
@@ -1039,9 +1040,9 @@ def webhooks_add(
     import re
 
     from cintel.errors import TransientError
-    from cintel.events import SIGNALS_READY, new_webhook
     from cintel.ingest.urls import UrlPolicy
     from cintel.model import TENANT_PATTERN
+    from cintel.notify import SIGNALS_READY, new_webhook
 
     if not re.match(TENANT_PATTERN, tenant):
         raise CintelError(
@@ -1139,7 +1140,7 @@ def webhooks_deliveries(
 @webhooks_app.command("deliver")
 def webhooks_deliver(store: StoreOpt = None, data_dir: DataDirOpt = None) -> None:
     """Send the deliveries that are due now (workers and consumers also do this on their own)."""
-    from cintel.events import deliver_due
+    from cintel.notify import deliver_due
 
     settings = _settings(store, data_dir)
     total = 0
@@ -1150,17 +1151,6 @@ def webhooks_deliver(store: StoreOpt = None, data_dir: DataDirOpt = None) -> Non
 
 
 # --- search -------------------------------------------------------------------------------
-
-
-def _clock(seconds: float) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _moment(start: float, end: float) -> str:
-    """A span of media time as m:ss to m:ss (h:mm:ss past an hour); empty for untimed text."""
-    return "" if start == end == 0 else f"{_clock(start)}\u2013{_clock(end)}"
 
 
 def _snippet_markup(snippet: str) -> str:
@@ -1263,7 +1253,7 @@ def search(
         table.add_row(
             hit.content_id[:12],
             hit.title or "",
-            _moment(hit.start, hit.end),
+            clock_span(hit.start, hit.end),
             _snippet_markup(hit.snippet),
             f"{hit.score:.4g}",
         )

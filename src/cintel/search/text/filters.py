@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from cintel.search.models import SearchFilters
+from cintel.search.text.schemas import SearchFilters
 from cintel.store import schema
 
 

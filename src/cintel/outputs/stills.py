@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cintel.artifacts import Artifacts
 from cintel.errors import NotFoundError
 from cintel.model import Signal
-from cintel.store import Artifacts, Store
+from cintel.store import Store
 
 KEYFRAMES = "video.keyframes"
 THUMBNAIL = "video.thumbnail"

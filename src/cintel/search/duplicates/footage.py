@@ -2,7 +2,7 @@
 
 On a video, ``image.hash`` hashes every keyframe (one segment per shot, with the
 time of the frame). ``KeyframeHashes`` keeps those hashes of a whole store in
-memory under the same multi-index hashing as images (``cintel.search.hashes``)
+memory under the same multi-index hashing as images (``cintel.search.duplicates.hashes``)
 and reads them all again when the store's count of image.hash signals changes
 (at most every few seconds). With it:
 
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from cintel.errors import NotFoundError
 from cintel.model import Signal
-from cintel.search.hashes import (
+from cintel.search.duplicates.hashes import (
     HASH_ANALYZER,
     REFRESH_EVERY_S,
     SYNC_EVERY_S,

@@ -38,9 +38,9 @@ import httpx
 
 from cintel.config import Settings
 from cintel.errors import BadInputError, TransientError, UnknownNameError
-from cintel.events.announce import EVENTS, SIGNALS_READY
 from cintel.ingest.urls import UrlPolicy, pinned
 from cintel.model import Delivery, Webhook, utcnow
+from cintel.notify.announce import EVENTS, SIGNALS_READY
 from cintel.store import Store
 
 log = logging.getLogger(__name__)

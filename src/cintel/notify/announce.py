@@ -93,7 +93,7 @@ def announce(store: Store, settings: Settings, job: Job) -> dict[str, Any]:
     )
     events = settings.events
     if events.nats_url:
-        from cintel.events.publisher import publisher
+        from cintel.notify.publisher import publisher
 
         publisher(events.nats_url).publish(
             events.stream,
