@@ -46,9 +46,13 @@ test: setup system-deps
 test-fast: setup system-deps
 	$(BIN)/pytest -m "not slow and not ray"
 
+# ruff (rules and format), mypy --strict on src/cintel, and the import-linter contracts
+# (the layers of docs/architecture.md), all configured in pyproject.toml.
 lint: setup
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/run_all.py

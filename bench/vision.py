@@ -2,7 +2,7 @@
 ``bench/results/vision.json`` (``vision-quick.json`` with ``--quick``).
 
 - ``near_duplicates``: near-duplicate lookup among a million images' perceptual hashes
-  (``cintel.search.duplicates.hashes``). Each image has the two 64-bit hashes ``image.hash``
+  (``cintel.search.duplicates``). Each image has the two 64-bit hashes ``image.hash``
   gives (whole picture and inner part): random ones, plus planted images each with
   four copies whose hashes are 0 to 10 bits away. Timed: building the band tables
   (and the memory they hold), and lookups at the default distance, one image's two
@@ -187,7 +187,7 @@ def bench_near_duplicates(work: Path, quick: bool) -> tuple[list[Metric], dict[s
     """Near-duplicate lookup among a million images' hashes, in memory and from a store."""
     import numpy as np
 
-    from cintel.search.duplicates.hashes import (
+    from cintel.search.duplicates import (
         DEFAULT_DISTANCE,
         NearDuplicates,
         duplicate_clusters,

@@ -15,7 +15,7 @@ from cintel.analyzers import registry
 from cintel.config import Settings
 from cintel.model import Scope
 from cintel.pipeline.spec import Pipeline, resolve_steps
-from cintel.search.duplicates.hashes import NearDuplicates
+from cintel.search.duplicates.images import NearDuplicates
 from cintel.store import Store, open_store
 from cintel.usecases.run import run_pipeline
 from tests.media import picture, shot_frame, write_video

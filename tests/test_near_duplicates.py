@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,6 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageEnhance
 from typer.testing import CliRunner
 
-from cintel.cli import duplicates as duplicates_cli
 from cintel.cli.duplicates import duplicates
 from cintel.config import Settings
 from cintel.errors import NotFoundError
@@ -32,14 +33,14 @@ from cintel.model import (
     utcnow,
 )
 from cintel.pipeline import parse_pipeline
-from cintel.search.duplicates import hashes
-from cintel.search.duplicates.hashes import (
+from cintel.search.duplicates import constants
+from cintel.search.duplicates import images as hashes
+from cintel.search.duplicates.constants import DEFAULT_DISTANCE
+from cintel.search.duplicates.images import NearDuplicates, duplicate_clusters
+from cintel.search.duplicates.index import (
     BANDS,
-    DEFAULT_DISTANCE,
     HashIndex,
-    NearDuplicates,
     band_radii,
-    duplicate_clusters,
     popcount,
     popcount_by_bytes,
 )
@@ -547,7 +548,23 @@ def test_cli_lists_clusters_and_one_images_duplicates(tmp_path: Path) -> None:
     assert signal["value"]["near_duplicates"] == [
         {"content_id": ids[1], "title": "picture 1", "distance": 1, "frames": []}
     ]
-    assert (duplicates_cli.DEFAULT_DISTANCE, duplicates_cli.MAX_DISTANCE) == (
-        DEFAULT_DISTANCE,
-        hashes.MAX_DISTANCE,
+    # The command's default and bound are the lookups' own, from the constants module.
+    (option,) = (p for p in typer.main.get_command(app).params if p.name == "distance")
+    assert option.default == constants.DEFAULT_DISTANCE
+    most = str(constants.MAX_DISTANCE)
+    assert runner.invoke(app, ["--store", url, "--json", "-d", most]).exit_code == 0
+    assert (
+        runner.invoke(app, ["--store", url, "-d", str(constants.MAX_DISTANCE + 1)]).exit_code == 2
     )
+
+
+def test_the_constants_load_without_numpy() -> None:
+    # The CLI imports them on every call: nothing heavy may come with them.
+    code = (
+        "import sys, cintel.search.duplicates.constants; "
+        "print(sorted({'numpy', 'sqlalchemy', 'pydantic'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
-from cintel.analyzers.text.ads import (
-    TextAds,
-    TextAdsOutput,
-    find_codes,
-    find_sponsor,
-    find_urls,
-)
+from cintel.analyzers.text.ads import TextAds, TextAdsConfig, TextAdsOutput, read_rules
 from cintel.config import LLMSettings
 from cintel.errors import BadInputError, ConfigError
 from cintel.llm.provider import ChatRequest, ChatResponse
 from cintel.llm.session import Budget, LLMSession
 from cintel.testing import text_input, timed_document
+from cintel.text.ad_reads import ReadRules, cue_score, find_ad_reads
+from cintel.text.offers import find_codes, find_urls, follows_call, url_label
+from cintel.text.sponsors import find_sponsor, introduced_sponsor, same_sponsor, sponsor_key
 
 
 @dataclass(frozen=True)
@@ -1021,6 +1020,92 @@ def test_extraction_helpers() -> None:
     )
     assert find_sponsor("Thanks to Zest for sponsoring this episode.", []) == "Zest"
     assert find_sponsor("Get it at plumbly dot com today.", ["plumbly.com"]) == "Plumbly"
+
+
+# ---- the library: cintel.text.offers, cintel.text.sponsors, cintel.text.ad_reads ----
+
+
+def test_offers_codes_split_by_speech_recognition() -> None:
+    # "SIGNAL20" heard as two words, even across an utterance break
+    assert find_codes("Use the promo code signal\n\n20 at checkout.") == ["SIGNAL20"]
+    assert find_codes("Enter discount code Pine 7 when you order.") == ["PINE7"]
+    # after a bare "code" the number is not joined: only a named code is spoken in two
+    assert find_codes("Use code PINE 7 days a week.") == ["PINE"]
+    assert find_codes("Nothing to see here, 20 percent of the time.") == []
+
+
+def test_offers_urls_spans_labels_and_calls() -> None:
+    text = "Head to fieldnote journals dot com slash listen now. I read nytimes.com daily."
+    urls = find_urls(text)
+    assert [u.url for u in urls] == ["fieldnotejournals.com/listen", "nytimes.com"]
+    assert text[urls[0].start : urls[0].stop] == "fieldnote journals dot com slash listen"
+    assert text[urls[1].start : urls[1].stop] == "nytimes.com"
+    assert [follows_call(text, u) for u in urls] == [True, False]
+    assert url_label("shop.acme.co.uk/x") == "acme"
+    assert url_label("fieldnotejournals.com/listen") == "fieldnotejournals"
+
+
+def test_sponsors_names_and_introductions() -> None:
+    assert find_sponsor("First, a word from our sponsor, Brightleaf Coffee.", []) == (
+        "Brightleaf Coffee"
+    )
+    pitch = "Fieldnote is the notebook that survives the rain. Get yours at fieldnote dot com."
+    assert find_sponsor(pitch, ["fieldnote.com"]) == "Fieldnote"
+    # only a URL names it: the capitalised words that spell the URL's label
+    assert find_sponsor("Get one at fieldnotejournals.com today.", ["fieldnotejournals.com"]) == (
+        "Fieldnotejournals"
+    )
+    assert find_sponsor("We went to the beach and it rained.", []) is None
+    assert introduced_sponsor("This episode is brought to you by Bluebird Mobile.") == (
+        "bluebirdmobile"
+    )
+    assert introduced_sponsor("Bluebird Mobile has great coverage.") is None
+    assert sponsor_key("Better Help!") == "betterhelp"
+    assert same_sponsor("bluebird", "bluebirdmobile") and not same_sponsor("bluebird", "quillo")
+
+
+def test_ad_reads_cues_and_rules() -> None:
+    assert cue_score("Use code PODCAST at checkout for 20 percent off.") == 1.0
+    assert cue_score("The river was cold.") == 0.0
+    # a URL after "go to" is stronger evidence than one said in passing
+    assert cue_score("Go to acme dot com.") > cue_score("I read acme dot com.") > 0.0
+    assert read_rules(TextAdsConfig()) == ReadRules(), "the library's defaults are the analyzer's"
+    assert read_rules(TextAdsConfig(max_gap=1, llm="off")).max_gap == 1
+
+
+def test_find_ad_reads_splits_back_to_back_reads() -> None:
+    lines = [
+        "Today we are talking about bread and how long to let the dough rest.",
+        "This episode is brought to you by Bluebird Mobile.",
+        "Bluebird Mobile gives you unlimited talk and text for fifteen dollars a month.",
+        "Go to bluebird mobile dot com slash bread and use code BREAD15 for your first month free.",
+        "This episode is also sponsored by Quillo.",
+        "Quillo is the note taking app that files your notes for you.",
+        "Try it free for thirty days at quillo dot app.",
+        "And now back to the show.",
+        "So the dough needs at least twelve hours in a cold fridge before you shape it.",
+        "After that you bake it hot, with steam for the first twenty minutes.",
+    ]
+    doc = timed_document(lines)
+    asked: list[list[str]] = []
+
+    def similarity(texts: Sequence[str]) -> np.ndarray:
+        asked.append(list(texts))
+        return np.zeros(len(texts))
+
+    reads = find_ad_reads(doc, similarity=similarity)
+    assert [(r.sponsor, r.codes, r.urls) for r in reads] == [
+        ("Bluebird Mobile", ["BREAD15"], ["bluebirdmobile.com/bread"]),
+        ("Quillo", [], ["quillo.app"]),
+    ]
+    assert doc.text[reads[0].offset : reads[0].stop].startswith("This episode is brought")
+    assert doc.text[reads[1].offset : reads[1].stop].startswith("This episode is also")
+    assert all(0.0 < r.score <= 1.0 for r in reads)
+    assert len(asked) == 1 and len(asked[0]) == len(lines), "all near a cue, embedded at once"
+    # ordinary talk alone has no reads, and nothing is embedded
+    asked.clear()
+    assert find_ad_reads(timed_document(lines[8:]), similarity=similarity) == []
+    assert asked == []
 
 
 # ---- LLM review, with a fake provider ----

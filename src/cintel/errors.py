@@ -22,7 +22,8 @@ message says what failed, where, and what the user can do about it::
         ├── AuthenticationError  no API key, or one that is unknown or revoked (401)
         ├── PermissionDeniedError  the key lacks the scope the call needs (403)
         ├── RateLimitedError     the key made too many requests this minute (429)
-        └── PayloadTooLargeError an upload or text over the configured limit (413)
+        ├── PayloadTooLargeError an upload or text over the configured limit (413)
+        └── UnsupportedMediaError  an upload that is no kind of file cintel reads (415)
 
 Analysis errors are recorded per (content, analyzer) and never stop a batch;
 the others stop the command that hit them with their message.
@@ -163,6 +164,12 @@ class PayloadTooLargeError(RequestError):
     """An upload, text or image over the configured limit."""
 
     status = 413
+
+
+class UnsupportedMediaError(RequestError):
+    """An upload that is not a kind of file cintel reads."""
+
+    status = 415
 
 
 def categorize(exc: BaseException) -> FailureCategory:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from cintel.analyzers import registry
-from cintel.analyzers.base import Analyzer
+from cintel.analyzers.base import AnyAnalyzer
 from cintel.config import (
     EventSettings,
     Limits,
@@ -39,7 +39,7 @@ def _fields(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _needs(cls: type[Analyzer]) -> str:
+def _needs(cls: type[AnyAnalyzer]) -> str:
     """Upstreams, per kind where they differ by kind."""
     if not cls.needs_by_kind:
         return ", ".join(cls.needs) or "-"
@@ -101,11 +101,16 @@ def configuration_md() -> str:
 
 
 def cli_md() -> str:
-    """The CLI reference: every command's ``--help``, as a 100-column terminal shows it."""
+    """The CLI reference: every command's ``--help``, as a 100-column terminal shows it.
+
+    The commands are those registered on the root app (``cintel.cli.app``), in its order
+    for the overview and by name for the sections. Like ``__main__``, this module is an
+    entry point: nothing imports it, so importing the root app here makes no cycle.
+    """
     import typer.main
     from typer.testing import CliRunner
 
-    from cintel.cli import app
+    from cintel.cli.app import app
 
     runner = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
     lines = [HEADER + "# Command line\n"]

@@ -146,7 +146,8 @@ def _db(value: float, scale: float = 20.0) -> float | None:
 
 def _lufs(z: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return _OFFSET + 10.0 * np.log10(z)
+        result: np.ndarray = _OFFSET + 10.0 * np.log10(z)
+        return result
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,8 @@ class LoudnessMeter:
                 values = segments[g * _TP_GROUP : (g + 1) * _TP_GROUP] @ self._tp_matrix
                 peak = max(peak, float(values.max()), -float(values.min()))
         self._true_peak = peak
-        return done
+        result: int = done
+        return result
 
     def _true_peak_with_flush(self) -> float:
         """The true peak including the interpolation into the silence after the last sample."""
@@ -337,7 +339,8 @@ class LoudnessMeter:
             return np.zeros(0)
         sums = sliding_window_view(energies, length).sum(axis=1)
         bounds = self._bounds(0, len(energies) + 1)
-        return sums / (bounds[length:] - bounds[:-length])
+        result: np.ndarray = sums / (bounds[length:] - bounds[:-length])
+        return result
 
     def result(self, series_step_s: float = 1.0) -> LoudnessResult:
         """Everything measured so far; the meter can go on being fed afterwards.

@@ -234,8 +234,10 @@ def _to_image(frame: Any, max_side: int) -> Image.Image:
     if scale < 1.0:
         w = max(2, round(width * scale))
         h = max(2, round(height * scale))
-        return frame.to_image(width=w - w % 2, height=h - h % 2, interpolation="AREA")
-    return frame.to_image()
+        image: Image.Image = frame.to_image(width=w - w % 2, height=h - h % 2, interpolation="AREA")
+    else:
+        image = frame.to_image()
+    return image
 
 
 def frames_at(

@@ -114,7 +114,8 @@ def encode_payload(delivery: Delivery) -> bytes:
 def backoff_s(settings: Settings, attempts: int) -> float:
     """Delay after the ``attempts``-th failed attempt: the base doubled each time, +-25 %."""
     base = settings.events.webhook_backoff_s * 2 ** max(attempts - 1, 0)
-    return base * random.uniform(0.75, 1.25)
+    result: float = base * random.uniform(0.75, 1.25)
+    return result
 
 
 def deliver_due(store: Store, settings: Settings) -> int:

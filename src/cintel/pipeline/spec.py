@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cintel.analyzers.base import Analyzer, Registry, registry
+from cintel.analyzers.base import AnyAnalyzer, Registry, registry
 from cintel.errors import PipelineError, UnknownNameError
 from cintel.model import ContentKind
 from cintel.pipeline.result_keys import config_hash
@@ -42,7 +42,7 @@ class Step:
     """One analyzer in a pipeline, with its validated config."""
 
     name: str
-    cls: type[Analyzer]
+    cls: type[AnyAnalyzer]
     config: BaseModel
     config_hash: str
 
@@ -165,7 +165,7 @@ def resolve_steps(
     configs: dict[str, dict[str, Any]], reg: Registry, source: str = "<pipeline>"
 ) -> list[Step]:
     """Steps for the named analyzers and their upstreams, in dependency order."""
-    classes: dict[str, type[Analyzer]] = {}
+    classes: dict[str, type[AnyAnalyzer]] = {}
     pending = list(configs)
     while pending:
         name = pending.pop()

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from cintel.analyzers.base import AnalysisInput, Analyzer, Result, as_result
+from cintel.analyzers.base import AnalysisInput, Analyzer, AnyAnalyzer, Result, as_result
 from cintel.artifacts import Artifacts
 from cintel.config import Limits, LLMSettings
 from cintel.errors import AnalysisError, FailureCategory, TransientError, categorize
@@ -38,7 +38,7 @@ class WorkItem:
 class Batch:
     """Items for one analyzer, shipped to a worker as one unit."""
 
-    analyzer: type[Analyzer]
+    analyzer: type[AnyAnalyzer]
     config: dict[str, Any]
     config_hash: str
     items: list[WorkItem]
@@ -62,10 +62,10 @@ class Outcome:
     llm_calls: list[LLMCall] = field(default_factory=list)
 
 
-_instances: dict[tuple[str, str, str], Analyzer] = {}
+_instances: dict[tuple[str, str, str], AnyAnalyzer] = {}
 
 
-def _instance(batch: Batch) -> Analyzer:
+def _instance(batch: Batch) -> AnyAnalyzer:
     cls = batch.analyzer
     ident = (cls.name, cls.version, batch.config_hash)
     analyzer = _instances.get(ident)
@@ -190,7 +190,7 @@ def _ledger(batch: Batch, item: WorkItem, session: LLMSession | None) -> list[LL
     ]
 
 
-def _one(batch: Batch, analyzer: Analyzer, item: WorkItem) -> Outcome:
+def _one(batch: Batch, analyzer: AnyAnalyzer, item: WorkItem) -> Outcome:
     delay = batch.backoff_s
     attempts = 0
     budget = Budget(batch.llm_budget_left)

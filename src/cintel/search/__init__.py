@@ -14,10 +14,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "DuplicateCluster": "cintel.search.duplicates.hashes",
-    "NearDuplicate": "cintel.search.duplicates.hashes",
-    "NearDuplicates": "cintel.search.duplicates.hashes",
-    "duplicate_clusters": "cintel.search.duplicates.hashes",
+    "DuplicateCluster": "cintel.search.duplicates.schemas",
+    "NearDuplicate": "cintel.search.duplicates.schemas",
+    "NearDuplicates": "cintel.search.duplicates.images",
+    "duplicate_clusters": "cintel.search.duplicates.images",
     "SearchFilters": "cintel.search.text.schemas",
     "SearchHit": "cintel.search.text.schemas",
     "SearchQuery": "cintel.search.text.schemas",
@@ -47,12 +47,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from cintel.search.duplicates.hashes import (
-        DuplicateCluster,
-        NearDuplicate,
-        NearDuplicates,
-        duplicate_clusters,
-    )
+    from cintel.search.duplicates.images import NearDuplicates, duplicate_clusters
+    from cintel.search.duplicates.schemas import DuplicateCluster, NearDuplicate
     from cintel.search.text.schemas import (
         SearchFilters,
         SearchHit,

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cintel.errors import PayloadTooLargeError, RequestError
 from cintel.model import ContentMetadata
-from cintel.server.context import Ctx, Principal, Reader
+from cintel.server.api_keys import Principal
+from cintel.server.context import Ctx, Reader
 from cintel.usecases.analyze import analyze_bytes
 
 router = APIRouter(prefix="/v1", tags=["analyze"])

@@ -14,7 +14,17 @@ import cintel
 from cintel.artifacts import Artifacts
 from cintel.config import Settings
 from cintel.errors import PayloadTooLargeError
-from cintel.server import admin, analysis, contents, health, problems, searching, ui
+from cintel.server import (
+    admin,
+    analysis,
+    contents,
+    health,
+    intake,
+    problems,
+    renditions,
+    searching,
+    ui,
+)
 from cintel.server.api_keys import KeyChecker
 from cintel.server.context import ServiceContext
 from cintel.server.metrics import Metrics, MetricsMiddleware
@@ -90,8 +100,7 @@ class BodyLimit:
 
 
 def _warm_near_duplicates(store: Store) -> None:
-    from cintel.search.duplicates.footage import shared_keyframe_hashes
-    from cintel.search.duplicates.hashes import shared_near_duplicates
+    from cintel.search.duplicates import shared_keyframe_hashes, shared_near_duplicates
 
     try:
         shared_near_duplicates(store).sync()
@@ -158,7 +167,7 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (contents, searching, analysis, admin, health):
+    for module in (intake, contents, renditions, searching, analysis, admin, health):
         app.include_router(module.router)
     ui.mount(app)
     app.add_middleware(BodyLimit, settings=settings)

@@ -129,7 +129,8 @@ def _spectra(samples: PcmReader | np.ndarray, first: int, last: int, hop: int) -
     windows = sliding_window_view(piece, N_FFT)[::hop][: last - first]
     taper = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     spectrum = np.fft.rfft(windows * taper, axis=1)
-    return (spectrum.real**2 + spectrum.imag**2) / (taper.sum() / 2) ** 2
+    result: np.ndarray = (spectrum.real**2 + spectrum.imag**2) / (taper.sum() / 2) ** 2
+    return result
 
 
 def frame_features(samples: PcmReader | np.ndarray, rate: int) -> FrameFeatures:
@@ -192,7 +193,8 @@ def _hum_bins(freqs: np.ndarray, resolution: float) -> np.ndarray:
     """The bins nearest a harmonic of 50 or 60 Hz mains hum, up to 1 kHz (hum is not music)."""
     hum = np.concatenate([np.arange(50.0, 1001.0, 50.0), np.arange(60.0, 1001.0, 60.0)])
     distance = np.abs(freqs[:, None] - hum[None, :]).min(axis=1)
-    return distance <= resolution / 2
+    result: np.ndarray = distance <= resolution / 2
+    return result
 
 
 def _sustained_tonal_db(
@@ -237,7 +239,8 @@ def _lines_db(spectrum: np.ndarray, band: np.ndarray, neighbourhood: int, total:
     lines[1:] |= peaks[:-1]
     lines[:-1] |= peaks[1:]
     tone = float(spectrum[lines & band].sum())
-    return max(NO_TONE_DB, 10.0 * np.log10(tone / total))
+    result: float = max(NO_TONE_DB, 10.0 * np.log10(tone / total))
+    return result
 
 
 def _regularity(envelope: np.ndarray, frames: int, rate: float) -> np.ndarray:

@@ -114,7 +114,8 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     xyz = np.where(f**3 > _EPSILON, f**3, (116 * f - 16) / _KAPPA) * _WHITE_D65
     linear = np.clip(xyz @ _XYZ_TO_RGB.T, 0, 1)
     c = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.clip(np.round(c * 255), 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(np.round(c * 255), 0, 255).astype(np.uint8)
+    return result
 
 
 def sample(image: Image.Image, size: int, min_alpha: int) -> tuple[np.ndarray, int]:
@@ -150,7 +151,8 @@ def distinct(pixels: list[np.ndarray], weights: list[float]) -> tuple[np.ndarray
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     # |p - c|^2 less the |p|^2 every centre shares: an (n, k) matrix, not (n, k, 3).
     distances = (centres**2).sum(axis=1)[None, :] - 2.0 * points @ centres.T
-    return np.argmin(distances, axis=1)
+    result: np.ndarray = np.argmin(distances, axis=1)
+    return result
 
 
 def _seed_centres(

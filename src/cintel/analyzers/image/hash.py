@@ -3,7 +3,7 @@
 Besides the hashes of the whole picture, ``phash_inner`` hashes the picture
 without a thin border: a copy cropped by a few percent on each side hashes
 close to it, where its whole-picture hash may be a dozen bits away
-(``cintel.search.duplicates.hashes`` compares both).
+(``cintel.search.duplicates`` compares both).
 
 On a video every keyframe is hashed, as a segment spanning its shot, so
 catalogue-wide lookup finds the videos that share footage and the images

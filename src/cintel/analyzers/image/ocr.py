@@ -197,10 +197,10 @@ def make_engine(config: OcrConfig, files: _ModelFiles, threads: int) -> Any:
         params["Rec.rec_keys_path"] = str(files.rec_keys)
     engine = RapidOCR(params=params)
     # Load every model now, once per worker, rather than on the first picture.
-    engine._load_det_model()
-    engine._load_rec_model()
+    engine._load_det_model()  # type: ignore[no-untyped-call]  # rapidocr's are unannotated
+    engine._load_rec_model()  # type: ignore[no-untyped-call]
     if config.angle_classification:
-        engine._load_cls_model()
+        engine._load_cls_model()  # type: ignore[no-untyped-call]
     return engine
 
 

@@ -228,9 +228,12 @@ def exposure(
 
 def _second_difference(values: np.ndarray, axis: int) -> np.ndarray:
     """``[1, -2, 1]`` along ``axis`` (0 down, 1 across), over the interior only."""
+    result: np.ndarray
     if axis == 0:
-        return values[:-2] - 2 * values[1:-1] + values[2:]
-    return values[:, :-2] - 2 * values[:, 1:-1] + values[:, 2:]
+        result = values[:-2] - 2 * values[1:-1] + values[2:]
+    else:
+        result = values[:, :-2] - 2 * values[:, 1:-1] + values[:, 2:]
+    return result
 
 
 def _edge_strength(grey: np.ndarray) -> np.ndarray:
@@ -239,7 +242,8 @@ def _edge_strength(grey: np.ndarray) -> np.ndarray:
     smooth_cols = grey[:, :-2] + 2 * grey[:, 1:-1] + grey[:, 2:]
     across = smooth_rows[:, 2:] - smooth_rows[:, :-2]
     down = smooth_cols[2:] - smooth_cols[:-2]
-    return np.abs(across) + np.abs(down)
+    result: np.ndarray = np.abs(across) + np.abs(down)
+    return result
 
 
 def noise_sigma(pixels: np.ndarray, mask: np.ndarray | None) -> float:

@@ -136,7 +136,8 @@ def _power_spectrum(windows: np.ndarray, taper: np.ndarray) -> np.ndarray:
     """Power spectra of windowed frames, scaled so a full-scale sine peaks near 1."""
     spectrum = np.fft.rfft(windows * taper, axis=1)
     scale = (taper.sum() / 2) ** 2
-    return (spectrum.real**2 + spectrum.imag**2) / scale
+    result: np.ndarray = (spectrum.real**2 + spectrum.imag**2) / scale
+    return result
 
 
 def mel_filterbank(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
@@ -172,7 +173,8 @@ def chroma_filterbank(
     classes = np.arange(12)[:, None]
     distance = (pitch[None, :] - classes + 6.0) % 12.0 - 6.0
     weights = np.exp(-0.5 * (distance / 0.5) ** 2) * used[None, :]
-    return weights.astype(np.float32)
+    result: np.ndarray = weights.astype(np.float32)
+    return result
 
 
 class OnsetAndChroma:

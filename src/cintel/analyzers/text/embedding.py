@@ -109,7 +109,8 @@ def load_chunk_vectors(artifacts: Artifacts, key: str) -> np.ndarray:
     matrix = np.load(io.BytesIO(artifacts.get_bytes(key)), allow_pickle=False)
     if matrix.ndim != 2:
         raise InternalError(f"artifact {key[:16]}… is not a matrix of chunk vectors")
-    return matrix.astype(np.float32, copy=False)
+    result: np.ndarray = matrix.astype(np.float32, copy=False)
+    return result
 
 
 class TextEmbedding(Analyzer[EmbeddingConfig, EmbeddingOutput]):

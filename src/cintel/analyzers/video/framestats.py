@@ -67,7 +67,8 @@ class FrameStats:
     @property
     def change(self) -> np.ndarray:
         """The combined frame-to-frame change used for cut detection, 0-1."""
-        return 0.5 * (self.pixel_change + self.colour_change)
+        result: np.ndarray = 0.5 * (self.pixel_change + self.colour_change)
+        return result
 
     def to_bytes(self) -> bytes:
         """The columns as a compressed ``.npz`` file's bytes."""
@@ -94,7 +95,8 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def _histogram(frame: np.ndarray) -> np.ndarray:
     index = (frame.reshape(-1, 3) >> 4).astype(np.int64) + _HIST_OFFSETS
     counts = np.bincount(index.ravel(), minlength=48).astype(np.float32)
-    return counts / (counts.sum() / 3.0)
+    result: np.ndarray = counts / (counts.sum() / 3.0)
+    return result
 
 
 def looks_like_bars(frame: np.ndarray) -> bool:
@@ -123,7 +125,8 @@ def _thumbnail(luma: np.ndarray) -> np.ndarray:
     by, bx = max(1, height // _THUMB[0]), max(1, width // _THUMB[1])
     rows, cols = height // by, width // bx
     blocks = luma[: rows * by, : cols * bx].reshape(rows, by, cols, bx)
-    return blocks.mean(axis=(1, 3), dtype=np.float32).ravel()
+    result: np.ndarray = blocks.mean(axis=(1, 3), dtype=np.float32).ravel()
+    return result
 
 
 def gain_residual(earlier: np.ndarray, later: np.ndarray) -> float:

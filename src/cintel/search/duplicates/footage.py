@@ -2,54 +2,61 @@
 
 On a video, ``image.hash`` hashes every keyframe (one segment per shot, with the
 time of the frame). ``KeyframeHashes`` keeps those hashes of a whole store in
-memory under the same multi-index hashing as images (``cintel.search.duplicates.hashes``)
-and reads them all again when the store's count of image.hash signals changes
-(at most every few seconds). With it:
+memory under the same multi-index hashing as images (``index``) and reads them all
+again when the store's count of image.hash signals changes (at most every few
+seconds). With it:
 
 - a video's near duplicates are the videos sharing near-identical keyframes
   (a re-upload, a clip, a trailer, a segment reused in another episode) and the
   images near one of its keyframes (a frame used as artwork), each with the
-  pairs of moments that match;
-- an image's near duplicates include the videos that show it, with the moment.
+  pairs of moments that match (``video_near_duplicates``, given the image lookup);
+- an image's near duplicates include the videos that show it, with the moment
+  (``videos_showing``).
 
 Like image lookups, answers are found when asked for and confined to the
-caller's tenant by joining back to its contents.
+caller's tenant by joining back to its contents. The image lookup (``images``)
+builds on this module, never the other way: what a video's lookup needs of the
+images comes in as an argument.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from cintel.errors import NotFoundError
 from cintel.model import Signal
-from cintel.search.duplicates.hashes import (
+from cintel.search.duplicates.constants import (
     HASH_ANALYZER,
+    KEYFRAME_LABEL,
     REFRESH_EVERY_S,
     SYNC_EVERY_S,
-    FrameMatch,
-    NearDuplicate,
-    PerStore,
-    ReadsBeside,
-    _engine,
-    _titles,
+)
+from cintel.search.duplicates.index import image_hash_index
+from cintel.search.duplicates.readers import (
+    count_hash_signals,
     hash_rows,
     hex_ids,
-    image_hash_index,
+    keyframe_rows,
     parse_hash,
-    shared_near_duplicates,
     signal_hashes,
+    store_engine,
+    titles,
 )
-from cintel.store import Store, schema
+from cintel.search.duplicates.refresh import PerStore, ReadsBeside
+from cintel.search.duplicates.schemas import FrameMatch, NearDuplicate
+from cintel.store import Store
 
-KEYFRAME_LABEL = "keyframe_hash"
 MAX_MATCHES = 50
 """Moments listed per matching content, at most (the earliest)."""
+
+NearImages = Callable[[Iterable[int], int], list[tuple[str, int]]]
+"""Every tenant's images within a distance of any of some hashes, as (content id,
+distance), closest first: ``NearDuplicates.near_ids``."""
 
 
 class KeyframeHashes(ReadsBeside):
@@ -63,7 +70,7 @@ class KeyframeHashes(ReadsBeside):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.engine = _engine(store)
+        self.engine = store_engine(store)
         self.lock = threading.RLock()
         self._ids = np.zeros(0, dtype="S32")
         self._times = np.zeros(0, dtype=np.float64)
@@ -91,7 +98,7 @@ class KeyframeHashes(ReadsBeside):
                 return
             self._checked = now
             with self.engine.connect() as conn:
-                count = self._count_signals(conn)
+                count = count_hash_signals(conn)
             if count == self._count and now - self._read_at < REFRESH_EVERY_S:
                 return
             if not loaded or force:
@@ -99,40 +106,13 @@ class KeyframeHashes(ReadsBeside):
             else:
                 self._read_later()
 
-    @staticmethod
-    def _count_signals(conn: sa.Connection) -> int:
-        counting = (
-            sa.select(sa.func.count())
-            .select_from(schema.signals)
-            .where(schema.signals.c.analyzer == HASH_ANALYZER)
-        )
-        return int(conn.execute(counting).scalar_one())
-
     def _read_all(self) -> tuple[Any, ...]:
         """Every keyframe's content, moment and hashes (of each content's newest signal),
         read without holding the lock."""
-        seg, sig = schema.segments.c, schema.signals.c
-        query = (
-            sa.select(
-                seg.content_id,
-                seg.result_key,
-                seg.attrs["time"].as_float().label("time"),
-                seg.attrs["phash"].as_string().label("phash"),
-                seg.attrs["phash_inner"].as_string().label("phash_inner"),
-            )
-            # Driven from the signals (indexed by analyzer), then their segments by key.
-            .join(schema.signals, sig.result_key == seg.result_key)
-            .where(sig.analyzer == HASH_ANALYZER, seg.label == KEYFRAME_LABEL)
-            .order_by(sig.created_at, seg.idx)
-        )
         started = time.monotonic()
         with self.engine.connect() as conn:
-            count = self._count_signals(conn)  # first: rows written meanwhile are read again
-            rows = list(conn.execute(query))
-        newest: dict[str, str] = {}
-        for row in rows:  # oldest first: the last signal of a content wins
-            newest[row.content_id] = row.result_key
-        rows = [r for r in rows if newest[r.content_id] == r.result_key]
+            count = count_hash_signals(conn)  # first: rows written meanwhile are read again
+            rows = keyframe_rows(conn)
         ids, full, inner, kept = hash_rows(rows)
         times = np.array([r.time or 0.0 for r in rows], dtype=np.float64)[kept]
         index = image_hash_index(full[kept], inner[kept])
@@ -184,9 +164,9 @@ class _Found:
         )
 
     def answer(self, store: Store, tenant: str, limit: int) -> list[NearDuplicate]:
-        titles = _titles(store, list(self.best), tenant)
+        named = titles(store, list(self.best), tenant)
         out = []
-        for other, title in titles.items():
+        for other, title in named.items():
             moments = sorted(
                 self.moments[other], key=lambda m: (m.time or 0.0, m.other_time or 0.0)
             )
@@ -203,11 +183,16 @@ class _Found:
 
 
 def video_near_duplicates(
-    store: Store, signal: Signal, tenant: str, distance: int, limit: int
+    store: Store,
+    signal: Signal,
+    tenant: str,
+    distance: int,
+    limit: int,
+    near_images: NearImages,
 ) -> list[NearDuplicate]:
     """Videos sharing near-identical keyframes with the video of this image.hash signal,
-    and images near one of its keyframes, with the matching moments; the caller checks
-    the content is the tenant's."""
+    and images near one of its keyframes (found by ``near_images``), with the matching
+    moments; the caller checks the content is the tenant's."""
     content_id = signal.content_id
     frames = [s for s in signal.segments if s.label == KEYFRAME_LABEL]
     if not frames or signal.value.get("bits") != 64:
@@ -218,7 +203,6 @@ def video_near_duplicates(
         )
     keyframes = shared_keyframe_hashes(store)
     keyframes.sync()
-    images = shared_near_duplicates(store)
     gathered = _Found()
     for frame in frames:
         hashes = _frame_hashes(frame)
@@ -226,7 +210,7 @@ def video_near_duplicates(
         for other, other_at, d in keyframes.near(hashes, distance):
             if other != content_id:
                 gathered.add(other, at, other_at, d)
-        for image, d in images.near_ids(hashes, distance):
+        for image, d in near_images(hashes, distance):
             gathered.add(image, at, None, d)
     return gathered.answer(store, tenant, limit)  # confined to the tenant once, at the end
 
