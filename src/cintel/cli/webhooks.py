@@ -32,7 +32,7 @@ webhooks_app = typer.Typer(
 
 DELIVERY_COLOURS = {"delivered": "green", "failed": "red"}
 """Delivery statuses by colour; the others (pending ones) are yellow."""
-TenantOfHooksOpt = Annotated[str, typer.Option("--tenant", help="tenant")]
+WebhookTenantOpt = Annotated[str, typer.Option("--tenant", help="tenant")]
 
 
 @webhooks_app.command("add")
@@ -80,7 +80,7 @@ def webhooks_add(
 
 @webhooks_app.command("list")
 def webhooks_list(
-    tenant: TenantOfHooksOpt = "default",
+    tenant: WebhookTenantOpt = "default",
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
@@ -102,7 +102,7 @@ def webhooks_list(
 @webhooks_app.command("remove")
 def webhooks_remove(
     hook_id: Annotated[str, typer.Argument(help="the webhook's id")],
-    tenant: TenantOfHooksOpt = "default",
+    tenant: WebhookTenantOpt = "default",
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -115,7 +115,7 @@ def webhooks_remove(
 
 @webhooks_app.command("deliveries")
 def webhooks_deliveries(
-    tenant: TenantOfHooksOpt = "default",
+    tenant: WebhookTenantOpt = "default",
     webhook: Annotated[str | None, typer.Option("--webhook", help="only this webhook")] = None,
     limit: Annotated[int, typer.Option("--limit", help="how many, newest first")] = 50,
     store: StoreOpt = None,
