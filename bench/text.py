@@ -304,7 +304,7 @@ def bench_pipeline(work: Path, n_docs: int, cpu_per_doc: dict[str, float]) -> li
 
 def bench_llm(work: Path) -> list[Metric]:
     """LLM calls, tokens and cost per hour of audio on the podcast pipeline over samples."""
-    from tests.llm_servers import LLAMA_ALIAS, llama_server
+    from tests.helpers.llm_servers import LLAMA_ALIAS, llama_server
 
     from cintel.config import LLMSettings, ModelPrice, Settings
     from cintel.store import open_store

@@ -71,7 +71,7 @@ def store(store_url: str) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Settings URL of a real OpenAI-compatible server (llama.cpp, SmolLM2-135M) on loopback."""
-    from tests.llm_servers import llama_server
+    from tests.helpers.llm_servers import llama_server
 
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with llama_server(log=log) as base:

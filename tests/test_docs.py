@@ -11,8 +11,9 @@ import cintel
 from cintel.analyzers import registry
 from cintel.analyzers.base import AnyAnalyzer
 from cintel.cli.reference import PAGES
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT
 
 
 def test_generated_reference_is_current() -> None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from cintel.model import Segment
 from cintel.store import Store, open_store
-from tests.builders import make_signal
+from tests.helpers.builders import make_signal
 
 SETTINGS = settings(max_examples=25, deadline=None)
 

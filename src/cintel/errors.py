@@ -23,7 +23,9 @@ message says what failed, where, and what the user can do about it::
         ├── PermissionDeniedError  the key lacks the scope the call needs (403)
         ├── RateLimitedError     the key made too many requests this minute (429)
         ├── PayloadTooLargeError an upload or text over the configured limit (413)
-        └── UnsupportedMediaError  an upload that is no kind of file cintel reads (415)
+        ├── UnsupportedMediaError  an upload that is no kind of file cintel reads (415)
+        ├── ConflictError        a save based on a stale version (409)
+        └── InvalidAnswerError   an annotation that does not fit its project's schema (422)
 
 Analysis errors are recorded per (content, analyzer) and never stop a batch;
 the others stop the command that hit them with their message.
@@ -170,6 +172,18 @@ class UnsupportedMediaError(RequestError):
     """An upload that is not a kind of file cintel reads."""
 
     status = 415
+
+
+class ConflictError(RequestError):
+    """A save based on a version that someone (another tab, another session) replaced."""
+
+    status = 409
+
+
+class InvalidAnswerError(RequestError):
+    """An annotation that does not fit its project's label schema or its task."""
+
+    status = 422
 
 
 def categorize(exc: BaseException) -> FailureCategory:

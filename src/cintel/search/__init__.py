@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "DuplicateCluster": "cintel.search.duplicates.schemas",
     "NearDuplicate": "cintel.search.duplicates.schemas",
-    "NearDuplicates": "cintel.search.duplicates.images",
-    "duplicate_clusters": "cintel.search.duplicates.images",
+    "NearDuplicates": "cintel.search.duplicates.near_images",
+    "duplicate_clusters": "cintel.search.duplicates.near_images",
     "SearchFilters": "cintel.search.text.schemas",
     "SearchHit": "cintel.search.text.schemas",
     "SearchQuery": "cintel.search.text.schemas",
@@ -47,7 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from cintel.search.duplicates.images import NearDuplicates, duplicate_clusters
+    from cintel.search.duplicates.near_images import NearDuplicates, duplicate_clusters
     from cintel.search.duplicates.schemas import DuplicateCluster, NearDuplicate
     from cintel.search.text.schemas import (
         SearchFilters,

@@ -12,7 +12,7 @@ The modules, each over the ones before it:
 - ``readers``: the hashes read from the store (SQL) and the tenant's titles;
 - ``refresh``: reads beside the lookups, one index per open store;
 - ``footage``: the video keyframes' lookup (``KeyframeHashes``);
-- ``images``: the image lookup (``NearDuplicates``, ``duplicate_clusters``,
+- ``near_images``: the image lookup (``NearDuplicates``, ``duplicate_clusters``,
   ``with_near_duplicates``), videos' shared footage included.
 
 Names are imported on first use, so that ``constants`` loads without numpy.
@@ -35,10 +35,10 @@ _EXPORTS = {
     "NearDuplicate": "cintel.search.duplicates.schemas",
     "KeyframeHashes": "cintel.search.duplicates.footage",
     "shared_keyframe_hashes": "cintel.search.duplicates.footage",
-    "NearDuplicates": "cintel.search.duplicates.images",
-    "duplicate_clusters": "cintel.search.duplicates.images",
-    "shared_near_duplicates": "cintel.search.duplicates.images",
-    "with_near_duplicates": "cintel.search.duplicates.images",
+    "NearDuplicates": "cintel.search.duplicates.near_images",
+    "duplicate_clusters": "cintel.search.duplicates.near_images",
+    "shared_near_duplicates": "cintel.search.duplicates.near_images",
+    "with_near_duplicates": "cintel.search.duplicates.near_images",
 }
 
 __all__ = [
@@ -69,11 +69,11 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from cintel.search.duplicates.constants import DEFAULT_DISTANCE, HASH_ANALYZER, MAX_DISTANCE
     from cintel.search.duplicates.footage import KeyframeHashes, shared_keyframe_hashes
-    from cintel.search.duplicates.images import (
+    from cintel.search.duplicates.index import HashIndex, image_distances, image_hash_index
+    from cintel.search.duplicates.near_images import (
         NearDuplicates,
         duplicate_clusters,
         shared_near_duplicates,
         with_near_duplicates,
     )
-    from cintel.search.duplicates.index import HashIndex, image_distances, image_hash_index
     from cintel.search.duplicates.schemas import DuplicateCluster, FrameMatch, NearDuplicate

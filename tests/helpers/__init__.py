@@ -1,0 +1,1 @@
+"""Helpers the tests share: media and data built in code, live servers, test analyzers."""
