@@ -64,6 +64,10 @@ class Question(BaseModel):
     prefill: str | None = Field(
         None, description="the analyzer whose signal pre-annotates this question"
     )
+    prefill_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="the signal's labels and the labels of this question they become",
+    )
     instructions: str = ""
 
     @model_validator(mode="after")
@@ -74,6 +78,9 @@ class Question(BaseModel):
             raise ValueError(f"question {self.name!r} names a label twice")
         if any(not label.strip() or len(label) > 100 for label in self.labels):
             raise ValueError(f"question {self.name!r}: labels are 1 to 100 characters")
+        unknown = sorted(set(self.prefill_labels.values()) - set(self.labels))
+        if unknown:
+            raise ValueError(f"question {self.name!r}: prefill_labels name {unknown}, not labels")
         low, high = self.scale
         if self.type is QuestionType.RATING and low >= high:
             raise ValueError(f"question {self.name!r}: the scale must run from low to high")

@@ -201,11 +201,14 @@ TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class Scope(StrEnum):
-    """What an API key may do: read signals, submit and delete content, manage the tenant."""
+    """What an API key may do: read signals, submit and delete content, manage the tenant,
+    annotate the projects it is assigned to, review them."""
 
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    ANNOTATE = "annotate"
+    REVIEW = "review"
 
 
 class ApiKey(BaseModel):

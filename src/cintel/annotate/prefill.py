@@ -23,9 +23,14 @@ def _normalise(label: str) -> str:
     return "".join(ch for ch in label.casefold() if ch.isalnum())
 
 
-def matching_label(found: str | None, labels: list[str]) -> str | None:
-    """The label of ``labels`` a signal's label stands for: the same, the same but for
-    case and punctuation (``self_harm`` is ``Self harm``), or the only label there is."""
+def matching_label(
+    found: str | None, labels: list[str], mapping: Mapping[str, str] | None = None
+) -> str | None:
+    """The label of ``labels`` a signal's label stands for: the one ``mapping`` names,
+    the same, the same but for case and punctuation (``self_harm`` is ``Self harm``), or
+    the only label there is."""
+    if found is not None and mapping and found in mapping:
+        return mapping[found]
     if found is None:
         return labels[0] if len(labels) == 1 else None
     if found in labels:
@@ -51,7 +56,7 @@ def _regions(question: Question, signal: Signal) -> list[Segment]:
     for segment in signal.segments:
         if segment.label in _WORD_LABELS or segment.end <= segment.start:
             continue
-        label = matching_label(segment.label, question.labels)
+        label = matching_label(segment.label, question.labels, question.prefill_labels)
         if label is None:
             continue
         attrs: dict[str, object] = {"question": question.name, "source": signal.analyzer}

@@ -51,7 +51,7 @@ def stratified_sample(
     if size >= total:
         return list(contents)
     quotas = {key: size * len(group) / total for key, group in strata.items()}
-    counts = {key: int(math.floor(q)) for key, q in quotas.items()}
+    counts = {key: math.floor(q) for key, q in quotas.items()}
     left = size - sum(counts.values())
     for key in sorted(quotas, key=lambda k: (counts[k] > 0, -(quotas[k] - counts[k]), k)):
         if left <= 0:

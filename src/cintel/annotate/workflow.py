@@ -21,6 +21,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from cintel.annotate.selection import build_tasks
 from cintel.annotation import (
@@ -39,6 +42,16 @@ from cintel.annotation import (
 from cintel.errors import ConflictError, InvalidAnswerError, NotFoundError, PermissionDeniedError
 from cintel.model import utcnow
 from cintel.store import Store
+
+
+class ProjectReport(BaseModel):
+    """What a project lead watches: tasks by status, agreement, annotators."""
+
+    project_id: str
+    name: str
+    tasks: dict[str, int]
+    agreement: dict[str, Any] = Field(description="the AgreementReport, as JSON")
+
 
 TaskScore = Callable[[LabelSchema, Task, list[Annotation]], float | None]
 """Agreement of a task's submitted annotations, 0 to 1 (None: nothing to compare)."""
@@ -290,3 +303,20 @@ def review(
             store.update_task(task.model_copy(update={"status": TaskStatus.OPEN}))
     store.add_review(decision)
     return decision
+
+
+def project_report(store: Store, project: Project) -> ProjectReport:
+    """A project's progress, agreement per question and label, and each annotator's
+    throughput and gold scores (the project page and ``cintel annotate stats``)."""
+    from cintel.annotate.agreement import project_agreement
+
+    tasks = store.list_tasks(project.id, project.tenant, limit=None)
+    annotations = store.list_annotations(project.tenant, project_id=project.id)
+    return ProjectReport(
+        project_id=project.id,
+        name=project.name,
+        tasks=store.count_tasks(project.id, project.tenant),
+        agreement=project_agreement(project.label_schema, annotations, tasks).model_dump(
+            mode="json"
+        ),
+    )

@@ -31,7 +31,9 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str, typer.Option("--tenant", help="tenant the key belongs to")],
-    scopes: Annotated[str, typer.Option("--scopes", help="read, write, admin (comma-separated)")],
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="read, write, admin, annotate, review (comma-separated)")
+    ],
     name: Annotated[str, typer.Option("--name", help="what the key is for")] = "",
     rate: Annotated[
         int | None, typer.Option("--rate", help="requests a minute (default: server setting)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from cintel.cli.annotate import annotate_app
 from cintel.cli.api_keys import keys_app
 from cintel.cli.catalog import analyzers, models, pipelines
 from cintel.cli.common import err
@@ -61,6 +62,7 @@ for _name, _command in COMMANDS:
     app.command(_name)(_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(annotate_app, name="annotate")
 
 
 def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

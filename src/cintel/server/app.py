@@ -17,6 +17,7 @@ from cintel.errors import PayloadTooLargeError
 from cintel.server import (
     admin,
     analysis,
+    annotate,
     contents,
     health,
     intake,
@@ -167,7 +168,7 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (intake, contents, renditions, searching, analysis, admin, health):
+    for module in (intake, contents, renditions, searching, analysis, annotate, admin, health):
         app.include_router(module.router)
     ui.mount(app)
     app.add_middleware(BodyLimit, settings=settings)

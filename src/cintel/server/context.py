@@ -102,8 +102,14 @@ def _requiring(scope: Scope) -> Any:
 reader = _requiring(Scope.READ)
 writer = _requiring(Scope.WRITE)
 admin = _requiring(Scope.ADMIN)
+annotator = _requiring(Scope.ANNOTATE)
+reviewer = _requiring(Scope.REVIEW)
 
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]
 Admin = Annotated[Principal, Depends(admin)]
+Annotator = Annotated[Principal, Depends(annotator)]
+Reviewer = Annotated[Principal, Depends(reviewer)]
+Caller = Annotated[Principal, Depends(principal)]
+"""Any signed-in key; the route checks what it may do."""
 Ctx = Annotated[ServiceContext, Depends(context)]

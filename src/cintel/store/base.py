@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from cintel.errors import ConfigError
 from cintel.model import Content, Failure, LLMCall, Run, Signal, Source
-from cintel.store.service import ServiceTables
+from cintel.store.annotation_tables import AnnotationTables
+from cintel.store.service_tables import ServiceTables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -62,11 +63,12 @@ class LLMTotals:
 LLM_GROUPS = ("analyzer", "content_id", "run_id", "model", "prompt")
 
 
-class Store(ServiceTables, ABC):
+class Store(ServiceTables, AnnotationTables, ABC):
     """Where cintel keeps everything; one implementation per database family.
 
-    The service's tables (keys, jobs, webhooks) come from ``ServiceTables``,
-    written once in SQLAlchemy for every backend.
+    The service's tables (keys, jobs, webhooks) come from ``ServiceTables``, and
+    annotation's (projects, tasks, annotations, reviews) from ``AnnotationTables``,
+    each written once in SQLAlchemy for every backend.
     """
 
     url: str

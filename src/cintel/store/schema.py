@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -304,4 +305,109 @@ facets = Table(
     Column("value", String(200), primary_key=True),
     Column("number", Float),
     Index("ix_facets_name_value", "name", "value"),
+)
+
+# --- annotation: projects, tasks, annotations, reviews ------------------------------
+# Every row carries its tenant, and every read is confined by it. Tasks belong to their
+# project and annotations and reviews to their task (ON DELETE CASCADE, enforced on SQLite
+# too: the store turns its foreign keys on). A later migration that rebuilds
+# ``annotation_projects`` or ``annotation_tasks`` on SQLite (batch mode drops the old
+# table) would cascade that drop to the children: copy them aside first.
+
+annotation_projects = Table(
+    "annotation_projects",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("instructions", Text, nullable=False),
+    Column("label_schema", Json, nullable=False),
+    Column("selection", Json, nullable=False),
+    Column("annotators_per_task", Integer, nullable=False),
+    Column("gold_share", Float, nullable=False),
+    Column("agreement_threshold", Float, nullable=False),
+    Column("annotators", Json, nullable=False),
+    Column("reviewers", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_annotation_projects_tenant", "tenant", "created_at"),
+)
+
+annotation_tasks = Table(
+    "annotation_tasks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "project_id",
+        String(64),
+        ForeignKey(
+            "annotation_projects.id", name="fk_annotation_tasks_project", ondelete="CASCADE"
+        ),
+        nullable=False,
+    ),
+    Column("tenant", String(64), nullable=False),
+    Column("content_id", String(64), nullable=False),
+    Column("start_s", Float),
+    Column("end_s", Float),
+    Column("duration_s", Float),
+    Column("is_gold", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("prediction", Json, nullable=False),
+    Column("prefills", Json, nullable=False),
+    Column("gold", Json),
+    Column("priority", Float, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # next_task and list_tasks: a project's tasks of a status, highest priority first.
+    Index("ix_annotation_tasks_next", "project_id", "status", "priority", "created_at"),
+    Index("ix_annotation_tasks_created", "project_id", "created_at"),
+    Index("ix_annotation_tasks_content", "tenant", "content_id"),
+)
+
+# Named ``annotations_table`` here because ``annotations`` is taken in this module (the
+# ``from __future__`` import); the table is ``annotations``.
+annotations_table = Table(
+    "annotations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "task_id",
+        String(64),
+        ForeignKey("annotation_tasks.id", name="fk_annotations_task", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("project_id", String(64), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("annotator", String(64), nullable=False),
+    Column("result", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("time_spent_s", Float, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # One answer per (task, annotator); next_task counts a task's submitted answers.
+    UniqueConstraint("task_id", "annotator", name="uq_annotations_task_annotator"),
+    Index("ix_annotations_task", "task_id", "status"),
+    Index("ix_annotations_project", "tenant", "project_id", "status"),
+    Index("ix_annotations_annotator", "tenant", "annotator", "status"),
+)
+
+annotation_reviews = Table(
+    "annotation_reviews",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "task_id",
+        String(64),
+        ForeignKey("annotation_tasks.id", name="fk_annotation_reviews_task", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("project_id", String(64), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("annotation_id", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("result", Json),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_annotation_reviews_task", "task_id", "created_at"),
+    Index("ix_annotation_reviews_project", "tenant", "project_id", "created_at"),
 )

@@ -44,6 +44,9 @@ class SqliteStore(SqlStore):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        # Annotation tasks, annotations and reviews go with what they belong to (ON DELETE
+        # CASCADE), as on PostgreSQL; SQLite enforces foreign keys only when asked.
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @staticmethod

@@ -277,7 +277,8 @@ class ServiceTables:
 
     # deletion -------------------------------------------------------------------------------
     def delete_content(self, content_id: str, tenant: str) -> Deletion | None:
-        """Remove a tenant's content and its sources; None when the tenant has no such content.
+        """Remove a tenant's content, its sources and its annotation tasks; None when the
+        tenant has no such content.
 
         When no other tenant holds the same bytes, its signals, segments and
         facets go too, and the answer names the artifacts its signals referred
@@ -295,6 +296,14 @@ class ServiceTables:
             )
             conn.execute(
                 sa.delete(schema.sources).where(src.tenant == tenant, src.content_id == content_id)
+            )
+            # The tenant's annotation tasks of the content go too, and with them (ON DELETE
+            # CASCADE) their annotations and reviews.
+            task = schema.annotation_tasks.c
+            conn.execute(
+                sa.delete(schema.annotation_tasks).where(
+                    task.tenant == tenant, task.content_id == content_id
+                )
             )
             held = conn.execute(
                 sa.select(sa.func.count()).select_from(schema.contents).where(con.id == content_id)
