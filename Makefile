@@ -65,4 +65,4 @@ samples: setup
 	$(BIN)/python scripts/make_samples.py
 
 clean:
-	rm -rf .cintel build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .cintel build dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

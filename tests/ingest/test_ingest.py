@@ -7,6 +7,7 @@ Everything runs on local files and a loopback HTTP server; nothing reaches past
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import socket
@@ -23,7 +24,9 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 import cintel.ingest.ingestor as ingestor_module
 from cintel.config import Limits, Settings
+from cintel.errors import BadInputError
 from cintel.ingest import Ingested, Ingestor
+from cintel.ingest.urls import UrlPolicy, not_global
 from cintel.model import ContentMetadata
 from cintel.store import Store, open_store
 from tests.helpers.ingest import (
@@ -620,6 +623,37 @@ def test_internal_addresses_are_refused_before_connecting(
     assert "refused" in message and "internal address" in message and "CINTEL_URL_ALLOW" in message
     assert result.contents == []
     assert server.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "carried"),
+    [
+        ("http://100.100.100.200/latest/meta-data", "100.100.100.200"),  # carrier-grade NAT
+        ("http://[2002:7f00:1::]/x", "127.0.0.1"),  # 6to4 of loopback
+        ("http://[2002:a9fe:a9fe::]/x", "169.254.169.254"),  # 6to4 of link-local
+        ("http://[64:ff9b::7f00:1]/x", "127.0.0.1"),  # NAT64
+        ("http://[64:ff9b:1::a00:1]/x", "10.0.0.1"),  # NAT64, local-use prefix
+        ("http://[::ffff:127.0.0.1]/x", "127.0.0.1"),  # IPv4-mapped
+        ("http://[::a9fe:a9fe]/x", "169.254.169.254"),  # IPv4-compatible
+        ("http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x", "10.0.0.1"),  # Teredo client
+        ("http://192.0.2.10/x", "192.0.2.10"),  # documentation range
+    ],
+)
+def test_addresses_that_are_not_globally_routable_are_refused(url: str, carried: str) -> None:
+    with pytest.raises(BadInputError) as refused:
+        UrlPolicy().check(url)
+    message = str(refused.value)
+    assert "refused" in message and "internal address" in message and carried in message
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "2002:808:808::"])
+def test_global_addresses_pass_the_guard(address: str) -> None:
+    assert not_global(ipaddress.ip_address(address)) is None
+
+
+def test_an_allowed_range_covers_the_address_carried_inside() -> None:
+    policy = UrlPolicy(allow=["127.0.0.0/8"])
+    assert policy.check("http://[2002:7f00:1::]/x") == "2002:7f00:1::"
 
 
 @pytest.mark.parametrize(

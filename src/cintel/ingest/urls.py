@@ -1,9 +1,11 @@
 """Guarded HTTP(S) downloads: no internal addresses, bounded size, streamed to disk.
 
-Every hop of a redirect chain is resolved and checked before connecting:
-loopback, private, link-local, multicast, reserved and unspecified addresses
-are refused unless a host name or CIDR range is allow-listed
-(``CINTEL_URL_ALLOW``). Bodies stream to a temporary file while being hashed,
+Every hop of a redirect chain is resolved and checked before connecting: an
+address that is not globally routable is refused (loopback, private, link-local,
+carrier-grade NAT 100.64.0.0/10, multicast, reserved, unspecified, documentation
+ranges), and so is an IPv6 address that carries such an IPv4 address inside it
+(IPv4-mapped, IPv4-compatible, 6to4, Teredo, NAT64), unless a host name or CIDR
+range is allow-listed (``CINTEL_URL_ALLOW``). Bodies stream to a temporary file while being hashed,
 and a body larger than the limit is cut off and refused.
 """
 
@@ -24,6 +26,43 @@ from cintel.errors import BadInputError, TransientError
 
 MAX_REDIRECTS = 5
 _CHUNK = 1 << 16
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped and -compatible forms,
+    6to4 (2002::/16), Teredo (2001::/32, server and client) and NAT64 (64:ff9b::/96,
+    64:ff9b:1::/48), each of which a host may route to the IPv4 address inside."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found += list(address.teredo)
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _NAT64):
+        found.append(low32)
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
+        found.append(low32)
+    return found
+
+
+def not_global(address: Address) -> Address | None:
+    """The address (``address`` itself or one inside it) that makes ``address`` unsafe to
+    connect to because it is not globally routable; None when it is safe."""
+    if isinstance(address, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(address):
+            if not inner.is_global or inner.is_multicast:
+                return inner
+    if not address.is_global or address.is_multicast:
+        return address
+    return None
 
 
 @dataclass
@@ -73,22 +112,16 @@ class UrlPolicy:
             ) from exc
         allowed = self._allowed_networks()
         for info in infos:
-            address: ipaddress.IPv4Address | ipaddress.IPv6Address
             address = ipaddress.ip_address(info[4][0])
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-                address = address.ipv4_mapped
-            internal = (
-                address.is_private
-                or address.is_loopback
-                or address.is_link_local
-                or address.is_multicast
-                or address.is_reserved
-                or address.is_unspecified
-            )
-            if internal and not any(address in net for net in allowed):
+            unsafe = not_global(address)
+            if unsafe is not None and not any(
+                candidate in net for net in allowed for candidate in (address, unsafe)
+            ):
+                inside = "" if unsafe == address else f" (which carries {unsafe})"
                 raise BadInputError(
-                    f"refused: {host} resolves to the internal address {address}; fetching it "
-                    "is not allowed (add the host or range to CINTEL_URL_ALLOW to permit it)",
+                    f"refused: {host} resolves to the internal address {address}{inside}; "
+                    "fetching it is not allowed (add the host or range to CINTEL_URL_ALLOW "
+                    "to permit it)",
                     source=url,
                 )
         return str(ipaddress.ip_address(infos[0][4][0]))

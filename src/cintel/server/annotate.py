@@ -13,17 +13,35 @@ Who sees what:
 
 Another tenant's projects, and projects a key is not assigned to, are answered as
 if they did not exist.
+
+The web UI's pages (``server/annotate_ui.py``) call these same routes with the
+sign-in cookie, so they get exactly these views. A write sent with the cookie (not
+with a key in a header) must come from a page of this server (its ``Origin``), as
+the UI's form posts must. Large bodies travel compressed: a save may be sent with
+``Content-Encoding: gzip`` (a three-hour transcript is megabytes of JSON; unpacked it
+may be at most ``MAX_UNPACKED`` bytes), and the JSON views are sent gzipped to a
+client that accepts it.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import math
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Response
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.annotate import workflow
@@ -40,12 +58,110 @@ from cintel.annotation import (
     TaskStatus,
     Verdict,
 )
-from cintel.errors import NotFoundError, PermissionDeniedError
+from cintel.errors import (
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RequestError,
+)
 from cintel.model import ContentKind, Scope
+from cintel.outputs.stills import KEYFRAMES, FrameFile, frame_bytes, keyframe_files
 from cintel.server.api_keys import Principal
-from cintel.server.context import Admin, Annotator, Caller, Ctx, Reviewer, ServiceContext
+from cintel.server.context import (
+    COOKIE,
+    Admin,
+    Annotator,
+    Caller,
+    Ctx,
+    Reviewer,
+    ServiceContext,
+)
 
-router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
+MAX_UNPACKED = 64 << 20
+"""The most bytes a gzipped request body may unpack to."""
+_GZIP_FROM = 1400
+"""JSON views smaller than this are sent as they are (one packet either way)."""
+
+
+class _UnpackedRequest(Request):
+    """A request whose gzipped body (``Content-Encoding: gzip``) is read unpacked."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            raw = await super().body()
+            encoding = self.headers.get("content-encoding", "").strip().lower()
+            if encoding == "gzip":
+                raw = _gunzip(raw)
+            elif encoding not in ("", "identity"):
+                raise RequestError(
+                    f"a body in the {encoding!r} encoding cannot be read; send it as it is "
+                    "or with Content-Encoding: gzip"
+                )
+            self._body = raw
+        return self._body
+
+
+def _gunzip(raw: bytes) -> bytes:
+    """A gzip body unpacked, refusing one that would unpack past ``MAX_UNPACKED``."""
+    unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = unpacker.decompress(raw, MAX_UNPACKED)
+    except zlib.error as exc:
+        raise RequestError(f"the gzipped body cannot be unpacked: {exc}") from None
+    if unpacker.unconsumed_tail:
+        raise PayloadTooLargeError(f"the gzipped body unpacks to more than {MAX_UNPACKED:,} bytes")
+    if not unpacker.eof:
+        raise RequestError("the gzipped body is cut short")
+    return out
+
+
+class AnnotateRoute(APIRoute):
+    """A route whose request body may come gzipped."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def unpacking(request: Request) -> Response:
+            return await handler(_UnpackedRequest(request.scope, request.receive))
+
+        return unpacking
+
+
+async def same_origin_writes(request: Request) -> None:
+    """Refuse a write authenticated by the sign-in cookie that another site made the
+    browser send (the cookie is SameSite=Strict already; this is the UI's origin check).
+    A write with a key in a header is a program's, not a browser's, and passes."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        return
+    if COOKIE not in request.cookies:
+        return
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")} - {None, ""}
+    if not sent or sent == "null" or urlsplit(sent).netloc not in hosts:
+        raise PermissionDeniedError(
+            "this change was not sent from a page of this server; reload the page and try again"
+        )
+
+
+router = APIRouter(
+    prefix="/v1/annotate",
+    tags=["annotate"],
+    route_class=AnnotateRoute,
+    dependencies=[Depends(same_origin_writes)],
+)
+
+
+def json_response(request: Request, body: bytes | str, status: int = 200) -> Response:
+    """JSON bytes, gzipped when the client accepts it and they are worth packing."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {"Vary": "Accept-Encoding"}
+    accepted = request.headers.get("accept-encoding", "").lower()
+    if len(data) >= _GZIP_FROM and "gzip" in accepted:
+        data = gzip.compress(data, compresslevel=5, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(data, status_code=status, media_type="application/json", headers=headers)
 
 
 class ProjectIn(BaseModel):
@@ -178,7 +294,7 @@ class ReviewIn(BaseModel):
     result: AnnotationResult | None = None
 
 
-def _member_project(ctx: ServiceContext, who: Principal, project_id: str) -> Project:
+def member_project(ctx: ServiceContext, who: Principal, project_id: str) -> Project:
     """The project, if the caller leads it (admin) or is assigned to it; 404 otherwise."""
     project = ctx.store.get_project(project_id, who.tenant)
     if project is None or not (
@@ -189,19 +305,19 @@ def _member_project(ctx: ServiceContext, who: Principal, project_id: str) -> Pro
 
 
 def _annotating(ctx: ServiceContext, who: Principal, project_id: str) -> Project:
-    project = _member_project(ctx, who, project_id)
+    project = member_project(ctx, who, project_id)
     workflow.require_annotator(project, who.key_id)
     return project
 
 
 def _reviewing(ctx: ServiceContext, who: Principal, project_id: str) -> Project:
-    project = _member_project(ctx, who, project_id)
+    project = member_project(ctx, who, project_id)
     if not who.can(Scope.ADMIN):
         workflow.require_reviewer(project, who.key_id)
     return project
 
 
-def _title(ctx: ServiceContext, content_id: str, tenant: str) -> tuple[ContentKind, str]:
+def content_title(ctx: ServiceContext, content_id: str, tenant: str) -> tuple[ContentKind, str]:
     content = ctx.store.get_contents([content_id], tenant).get(content_id)
     if content is None:
         raise NotFoundError(f"the content of this task ({content_id[:12]}) is gone")
@@ -210,7 +326,7 @@ def _title(ctx: ServiceContext, content_id: str, tenant: str) -> tuple[ContentKi
 
 
 def _view(ctx: ServiceContext, project: Project, task: Task, mine: Annotation | None) -> TaskView:
-    kind, title = _title(ctx, task.content_id, project.tenant)
+    kind, title = content_title(ctx, task.content_id, project.tenant)
     base = f"/v1/annotate/projects/{project.id}/tasks/{task.id}"
     timed = kind in (ContentKind.AUDIO, ContentKind.VIDEO)
     return TaskView(
@@ -270,7 +386,7 @@ def list_projects(who: Caller, ctx: Ctx) -> list[ProjectOut]:
 @router.get("/projects/{project_id}", summary="One project")
 def get_project(project_id: str, who: Caller, ctx: Ctx) -> ProjectOut:
     """A project the caller leads or is assigned to, with its progress."""
-    project = _member_project(ctx, who, project_id)
+    project = member_project(ctx, who, project_id)
     return ProjectOut.of(project, ctx.store.count_tasks(project.id, who.tenant))
 
 
@@ -297,7 +413,7 @@ def assign(project_id: str, body: AssignIn, who: Admin, ctx: Ctx) -> ProjectOut:
     summary="The annotator's next task",
     responses={204: {"description": "no task left for this annotator"}},
 )
-def next_task(project_id: str, who: Annotator, ctx: Ctx) -> Response:
+def next_task(request: Request, project_id: str, who: Annotator, ctx: Ctx) -> Response:
     """The caller's next task: a draft of theirs first, else the highest-priority open task
     they have not answered. 204 when none is left."""
     project = _annotating(ctx, who, project_id)
@@ -305,7 +421,7 @@ def next_task(project_id: str, who: Annotator, ctx: Ctx) -> Response:
     if found is None:
         return Response(status_code=204)
     view = _assigned_view(ctx, project, found)
-    return Response(view.model_dump_json(), media_type="application/json")
+    return json_response(request, view.model_dump_json())
 
 
 @router.get("/projects/{project_id}/tasks", summary="List a project's tasks")
@@ -341,27 +457,37 @@ def list_tasks(
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}", summary="One task")
-def get_task(project_id: str, task_id: str, who: Caller, ctx: Ctx) -> Response:
+def get_task(
+    request: Request,
+    project_id: str,
+    task_id: str,
+    who: Caller,
+    ctx: Ctx,
+    view: Annotated[
+        Literal["auto", "annotate"], Query(description="annotate: one's own view")
+    ] = "auto",
+) -> Response:
     """The task as the caller may see it: an annotator's own view, or a reviewer's with
-    every answer side by side."""
-    project = _member_project(ctx, who, project_id)
-    if who.can(Scope.ADMIN) or (who.can(Scope.REVIEW) and who.key_id in project.reviewers):
+    every answer side by side (``view=annotate`` asks a reviewer who also annotates the
+    project for their own view)."""
+    project = member_project(ctx, who, project_id)
+    reviews = who.can(Scope.ADMIN) or (who.can(Scope.REVIEW) and who.key_id in project.reviewers)
+    if reviews and not (view == "annotate" and who.key_id in project.annotators):
         task = ctx.store.get_task(task_id, who.tenant)
         if task is None or task.project_id != project.id:
             raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
         answers = ctx.store.list_annotations(who.tenant, task_id=task.id)
-        base = _view(ctx, project, task, None)
+        mine = next((a for a in answers if a.annotator == who.key_id), None)
+        base = _view(ctx, project, task, mine)
         full = ReviewView(
             **base.model_dump(),
             is_gold=task.is_gold,
             gold=task.gold,
             annotations=[AnnotationOut.of(a) for a in answers],
         )
-        return Response(full.model_dump_json(), media_type="application/json")
+        return json_response(request, full.model_dump_json())
     found = workflow.open_assignment(ctx.store, project, task_id, who.key_id)
-    return Response(
-        _assigned_view(ctx, project, found).model_dump_json(), media_type="application/json"
-    )
+    return json_response(request, _assigned_view(ctx, project, found).model_dump_json())
 
 
 @router.put(
@@ -395,7 +521,7 @@ def save_annotation(
 def review_task(project_id: str, task_id: str, body: ReviewIn, who: Reviewer, ctx: Ctx) -> Response:
     """Accept an answer (it becomes the gold), reject one with a reason (it goes back to
     its annotator) or adjudicate a merged answer (the gold)."""
-    project = _member_project(ctx, who, project_id)
+    project = member_project(ctx, who, project_id)
     decision = workflow.review(
         ctx.store,
         project,
@@ -410,7 +536,7 @@ def review_task(project_id: str, task_id: str, body: ReviewIn, who: Reviewer, ct
 
 
 def _task_content(ctx: ServiceContext, who: Principal, project_id: str, task_id: str) -> Task:
-    project = _member_project(ctx, who, project_id)
+    project = member_project(ctx, who, project_id)
     task = ctx.store.get_task(task_id, who.tenant)
     if task is None or task.project_id != project.id:
         raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
@@ -433,31 +559,233 @@ def task_media(project_id: str, task_id: str, who: Caller, ctx: Ctx) -> FileResp
     return FileResponse(content.location, media_type=content.mime)
 
 
+_PEAKS: OrderedDict[str, tuple[dict[str, Any], np.ndarray]] = OrderedDict()
+_PEAKS_KEPT = 8
+_peaks_lock = threading.Lock()
+
+
+def parse_peaks(raw: bytes) -> tuple[dict[str, Any], np.ndarray]:
+    """An audiowaveform document's header and its (pixels, 2) min/max pairs."""
+    document: dict[str, Any] = json.loads(raw)
+    data = document.pop("data", [])
+    return document, np.asarray(data, dtype=np.int16).reshape(-1, 2)
+
+
+def _peaks(ctx: ServiceContext, key: str) -> tuple[dict[str, Any], np.ndarray]:
+    """The peaks of waveform artifact ``key``, parsed once for the last few asked for (an
+    artifact is content-addressed: its bytes never change)."""
+    with _peaks_lock:
+        hit = _PEAKS.get(key)
+        if hit is not None:
+            _PEAKS.move_to_end(key)
+            return hit
+    try:
+        parsed = parse_peaks(ctx.artifacts.get_bytes(key))
+    except FileNotFoundError:
+        raise NotFoundError("this task's waveform is no longer among the artifacts") from None
+    with _peaks_lock:
+        _PEAKS[key] = parsed
+        while len(_PEAKS) > _PEAKS_KEPT:
+            _PEAKS.popitem(last=False)
+    return parsed
+
+
+def waveform_window(
+    peaks: tuple[dict[str, Any], np.ndarray],
+    start: float | None,
+    end: float | None,
+    points: int | None,
+) -> dict[str, Any]:
+    """The peaks between ``start`` and ``end`` seconds (the whole file when not given),
+    merged down to at most ``points`` pairs; ``offset_s`` is when the first pair starts."""
+    header, pairs = peaks
+    rate = int(header.get("sample_rate") or 16_000)
+    per_pixel = int(header.get("samples_per_pixel") or 1)
+    pixel_s = per_pixel / rate
+    first = 0 if start is None else max(0, math.floor(start / pixel_s))
+    last = len(pairs) if end is None else min(len(pairs), math.ceil(end / pixel_s))
+    chosen = pairs[first : max(first, last)]
+    factor = 1 if points is None else max(1, -(-len(chosen) // points))
+    if factor > 1:
+        usable = len(chosen) - len(chosen) % factor
+        grouped = chosen[:usable].reshape(-1, factor, 2)
+        merged = [np.stack([grouped[:, :, 0].min(axis=1), grouped[:, :, 1].max(axis=1)], axis=1)]
+        if usable < len(chosen):
+            rest = chosen[usable:]
+            merged.append(np.array([[rest[:, 0].min(), rest[:, 1].max()]], dtype=np.int16))
+        chosen = np.concatenate(merged)
+    return {
+        **header,
+        "samples_per_pixel": per_pixel * factor,
+        "length": len(chosen),
+        "offset_s": round(first * pixel_s, 6),
+        "data": chosen.reshape(-1).tolist(),
+    }
+
+
 @router.get(
     "/projects/{project_id}/tasks/{task_id}/waveform",
     summary="The task's waveform peaks",
     responses={200: {"content": {"application/json": {}}}},
 )
 def task_waveform(
+    request: Request,
     project_id: str,
     task_id: str,
     who: Caller,
     ctx: Ctx,
     points: Annotated[int | None, Query(ge=10, le=1_000_000)] = None,
+    start: Annotated[float | None, Query(ge=0, le=1e7, description="from (seconds)")] = None,
+    end: Annotated[float | None, Query(ge=0, le=1e7, description="to (seconds)")] = None,
 ) -> Response:
     """The soundtrack's ``audio.waveform`` peaks (audiowaveform JSON); with ``points``,
-    merged down to at most that many."""
-    from cintel.analyzers.audio.waveform import resampled
-
+    merged down to at most that many; with ``start`` and ``end``, only that stretch (a
+    zoomed view fetches the peaks it shows, at the resolution it needs, and
+    ``offset_s`` says when the first one starts)."""
+    if start is not None and end is not None and end <= start:
+        raise RequestError(f"the stretch ends ({end}) before it starts ({start})")
     task = _task_content(ctx, who, project_id, task_id)
-    found = ctx.store.get_signals(task.content_id, analyzer="audio.waveform")
+    found = ctx.store.get_signals(task.content_id, analyzer="audio.waveform", with_segments=False)
     if not found:
         raise NotFoundError("this task's content has no waveform (audio.waveform did not run)")
-    try:
-        raw = ctx.artifacts.get_bytes(str(found[0].value["artifact"]))
-    except FileNotFoundError:
-        raise NotFoundError("this task's waveform is no longer among the artifacts") from None
-    if points is None:
-        return Response(raw, media_type="application/json")
-    document: dict[str, Any] = resampled(json.loads(raw), points)
-    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+    key = str(found[0].value["artifact"])
+    if points is None and start is None and end is None:
+        try:
+            return json_response(request, ctx.artifacts.get_bytes(key))
+        except FileNotFoundError:
+            raise NotFoundError("this task's waveform is no longer among the artifacts") from None
+    document = waveform_window(_peaks(ctx, key), start, end, points)
+    return json_response(request, json.dumps(document, separators=(",", ":")))
+
+
+class KeyframeOut(BaseModel):
+    """A shot's keyframe within the task: when it is shown, and its JPEG's address."""
+
+    shot: int
+    time: float
+    start: float
+    end: float
+    width: int
+    height: int
+    url: str
+
+
+def _task_frames(ctx: ServiceContext, task: Task) -> list[FrameFile]:
+    found = ctx.store.get_signals(task.content_id, analyzer=KEYFRAMES, with_segments=False)
+    if not found:
+        return []
+    begin, finish = task.span
+    return [
+        f
+        for f in keyframe_files(found[0].value)
+        if f.end >= begin and (finish is None or f.start <= finish)
+    ]
+
+
+@router.get("/projects/{project_id}/tasks/{task_id}/keyframes", summary="The task's keyframes")
+def task_keyframes(project_id: str, task_id: str, who: Caller, ctx: Ctx) -> list[KeyframeOut]:
+    """A video task's keyframes (one per shot from ``video.keyframes``) within its span, for
+    the task page's strip; empty for other kinds or before ``video.keyframes`` ran."""
+    task = _task_content(ctx, who, project_id, task_id)
+    base = f"/v1/annotate/projects/{project_id}/tasks/{task.id}/keyframes"
+    return [
+        KeyframeOut(
+            shot=f.shot,
+            time=f.time,
+            start=f.start,
+            end=f.end,
+            width=f.width,
+            height=f.height,
+            url=f"{base}/{f.shot}",
+        )
+        for f in _task_frames(ctx, task)
+    ]
+
+
+@router.get(
+    "/projects/{project_id}/tasks/{task_id}/keyframes/{shot}",
+    summary="One keyframe of the task",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 304: {"description": "unchanged"}},
+)
+def task_keyframe(
+    request: Request,
+    project_id: str,
+    task_id: str,
+    shot: Annotated[int, PathParam(ge=0, le=1_000_000)],
+    who: Caller,
+    ctx: Ctx,
+) -> Response:
+    """The JPEG of one of the task's keyframes; its artifact key is the ETag."""
+    task = _task_content(ctx, who, project_id, task_id)
+    frame = next((f for f in _task_frames(ctx, task) if f.shot == shot), None)
+    if frame is None:
+        raise NotFoundError(f"task {task.id} has no keyframe for shot {shot}")
+    etag = f'"{frame.artifact}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(frame_bytes(ctx.artifacts, frame), media_type="image/jpeg", headers=headers)
+
+
+class TextOut(BaseModel):
+    """A text task's text, as ``text.extract`` read it: span answers are character
+    offsets into it (``start`` inclusive, ``end`` exclusive)."""
+
+    text: str
+    format: str
+
+
+@router.get("/projects/{project_id}/tasks/{task_id}/text", summary="A text task's text")
+def task_text(request: Request, project_id: str, task_id: str, who: Caller, ctx: Ctx) -> Response:
+    """The text a text task's spans are labelled on (``text.extract``'s plain text)."""
+    task = _task_content(ctx, who, project_id, task_id)
+    found = ctx.store.get_signals(task.content_id, analyzer="text.extract", with_segments=False)
+    if not found or not isinstance(found[0].value.get("text"), str):
+        raise NotFoundError(
+            "this task's content has no extracted text; analyse it with a pipeline that "
+            "includes text.extract (the text pipeline)"
+        )
+    body = TextOut(text=found[0].value["text"], format=str(found[0].value.get("format") or ""))
+    return json_response(request, body.model_dump_json())
+
+
+class ReportOut(workflow.ProjectReport):
+    """A project's report with the tasks waiting for review."""
+
+    review: list[TaskRow] = Field(description="tasks waiting for a reviewer, oldest first")
+
+
+def project_report(ctx: ServiceContext, project: Project, limit: int = 500) -> ReportOut:
+    """The report behind the project page: progress, agreement, annotators, review queue."""
+    report = workflow.project_report(ctx.store, project)
+    waiting = ctx.store.list_tasks(
+        project.id, project.tenant, status=TaskStatus.REVIEW, limit=limit
+    )
+    submitted: dict[str, int] = {}
+    for annotation in ctx.store.list_annotations(
+        project.tenant, project_id=project.id, status=AnnotationStatus.SUBMITTED
+    ):
+        submitted[annotation.task_id] = submitted.get(annotation.task_id, 0) + 1
+    rows = [
+        TaskRow(
+            id=t.id,
+            content_id=t.content_id,
+            start=t.start,
+            end=t.end,
+            status=t.status,
+            is_gold=t.is_gold,
+            submitted=submitted.get(t.id, 0),
+            priority=t.priority,
+        )
+        for t in waiting
+    ]
+    return ReportOut(**report.model_dump(), review=rows)
+
+
+@router.get("/projects/{project_id}/report", summary="A project's progress and agreement")
+def get_report(project_id: str, who: Reviewer, ctx: Ctx) -> ReportOut:
+    """Tasks by status, agreement per question and label, each annotator's throughput and
+    gold scores, and the tasks waiting for review (reviewers and leads)."""
+    project = _reviewing(ctx, who, project_id)
+    return project_report(ctx, project)
