@@ -2,16 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (stored and compared as such)."""
     return datetime.now(UTC)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_character(text: str) -> str | None:
+    """What in ``text`` no store keeps: a NUL character or a lone UTF-16 surrogate (as
+    JSON's ``\\u0000`` and ``\\ud800`` can carry); None when there is nothing."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    character = found.group()
+    if character == "\x00":
+        return "a NUL character (U+0000)"
+    return f"a lone surrogate (U+{ord(character):04X})"
+
+
+def storable(text: str) -> str:
+    """``text`` itself, or a ``ValueError`` naming what in it cannot be stored; pydantic
+    turns it into a validation error naming the field (422 in the API)."""
+    found = unstorable_character(text)
+    if found is not None:
+        raise ValueError(f"contains {found}, which cannot be stored; remove it")
+    return text
+
+
+StorableStr = Annotated[str, AfterValidator(storable)]
+"""A string any store keeps: no NUL, no lone surrogate."""
+
+
+def _check_storable(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        found = unstorable_character(value)
+        if found is not None:
+            raise ValueError(f"{where} contains {found}, which cannot be stored; remove it")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _check_storable(str(key), f"{where} (a key)")
+            _check_storable(inner, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            _check_storable(inner, f"{where}[{index}]")
 
 
 class ContentKind(StrEnum):
@@ -47,6 +90,13 @@ class ContentMetadata(BaseModel):
     language: str | None = None
     external_id: str | None = None
     duration_s: float | None = None
+
+    @model_validator(mode="after")
+    def _storable(self) -> ContentMetadata:
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, str | dict | list):
+                _check_storable(value, name)
+        return self
 
     def merged(self, other: ContentMetadata) -> ContentMetadata:
         """This metadata with every field that ``other`` sets taken from ``other``."""

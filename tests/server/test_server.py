@@ -245,6 +245,29 @@ def test_a_redirect_to_an_internal_address_is_refused_without_following(
     assert hits == ["/episode.mp3"]
 
 
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
+def test_unstorable_characters_are_a_422_naming_the_field(served: LiveServer, bad: str) -> None:
+    """A NUL or a lone surrogate in metadata, a key name or an analyze text is refused
+    before the database sees it, and the connection stays usable."""
+    with served.client(served.key("acme", Scope.ADMIN)) as client:
+        calls = [
+            ("/v1/contents", {"url": "https://example.org/a.mp3", "metadata": {"title": bad}}),
+            ("/v1/contents", {"url": "https://example.org/a.mp3", "metadata": {"x": [bad]}}),
+            ("/v1/analyze", {"text": f"hello {bad} world"}),
+            ("/v1/keys", {"scopes": ["read"], "name": f"k{bad}"}),
+        ]
+        fields = ["metadata", "metadata", "text", "name"]
+        for (path, payload), field in zip(calls, fields, strict=True):
+            raw = json.dumps(payload)  # json escapes the character as \u0000 / \ud800
+            response = client.post(path, content=raw, headers={"content-type": "application/json"})
+            body = _problem(response, 422)
+            detail = str(body["detail"])
+            assert f"body.{field}" in detail, body
+            assert "cannot be stored" in detail or "unicode string" in detail, body
+        assert client.get("/v1/contents").status_code == 200  # same connection, still fine
+    assert served.store.list_jobs("acme") == []
+
+
 def test_path_intake_is_confined_to_the_roots(served: LiveServer, tmp_path: Path) -> None:
     root = tmp_path / "media"
     inside = root / "note.txt"

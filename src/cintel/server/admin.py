@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.errors import NotFoundError
-from cintel.model import Scope, Webhook
+from cintel.model import Scope, StorableStr, Webhook
 from cintel.server.api_keys import create_key
 from cintel.server.context import Admin, Ctx, Reader
 
@@ -21,7 +21,7 @@ class KeyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", max_length=200)
+    name: StorableStr = Field("", max_length=200)
     scopes: list[Scope] = Field(min_length=1)
     rate_per_min: int | None = Field(None, ge=1, le=1_000_000)
 
@@ -70,7 +70,7 @@ class WebhookRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(pattern=r"^https?://", max_length=2000)
+    url: StorableStr = Field(pattern=r"^https?://", max_length=2000)
     events: list[str] = Field(default_factory=lambda: ["signals.ready"], min_length=1)
 
 

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cintel.errors import PayloadTooLargeError, RequestError
-from cintel.model import ContentMetadata
+from cintel.model import ContentMetadata, StorableStr
 from cintel.server.api_keys import Principal
 from cintel.server.context import Ctx, Reader
 from cintel.usecases.analyze import analyze_bytes
@@ -24,7 +24,7 @@ class AnalyzeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(None, description="the text to analyse")
+    text: StorableStr | None = Field(None, description="the text to analyse")
     image_base64: str | None = Field(None, description="an image file, base64-encoded")
     analyzers: list[str] | None = Field(
         None,

@@ -30,7 +30,7 @@ from cintel.errors import (
 from cintel.ingest.confine import confine
 from cintel.ingest.urls import UrlPolicy
 from cintel.media.sniff import detect
-from cintel.model import ContentKind, ContentMetadata, Job
+from cintel.model import ContentKind, ContentMetadata, Job, StorableStr
 from cintel.pipeline.spec import builtin_names
 from cintel.server.context import Ctx, Reader, Writer
 from cintel.usecases.jobs import new_job
@@ -45,8 +45,10 @@ class SubmitRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(None, description="http(s) URL of the media or of a podcast feed")
-    path: str | None = Field(
+    url: StorableStr | None = Field(
+        None, description="http(s) URL of the media or of a podcast feed"
+    )
+    path: StorableStr | None = Field(
         None, description="a file or folder on the server, under a configured path root"
     )
     pipeline: str = Field("auto", description="a built-in pipeline name", max_length=200)

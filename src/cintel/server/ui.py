@@ -1,4 +1,5 @@
-"""The web UI: a library with search, an item page to explore on a timeline, and runs.
+"""The web UI: a library with search, an item page to explore on a timeline, and runs;
+the annotation pages (``annotate_ui.py``) are mounted beside them.
 
 Pages are rendered on the server with Jinja2 (autoescaped); the few scripts and
 the stylesheet are plain files under ``static/``, served from ``/ui/static``,
@@ -93,7 +94,13 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     who: Principal | None = getattr(request.state, "principal", None)
     values.setdefault("nav", "")
     html = _env.get_template(template).render(
-        who=who, is_admin=bool(who and who.can(Scope.ADMIN)), **values
+        who=who,
+        is_admin=bool(who and who.can(Scope.ADMIN)),
+        can_read=bool(who and who.can(Scope.READ)),
+        can_annotate=bool(
+            who and any(who.can(s) for s in (Scope.ANNOTATE, Scope.REVIEW, Scope.ADMIN))
+        ),
+        **values,
     )
     return HTMLResponse(html, status_code=status)
 
@@ -200,9 +207,11 @@ async def login(request: Request, ctx: Ctx) -> Response:
         key = str(form.get("key") or "").strip()
         target = _local_target(form.get("next"))
     try:
-        ctx.keys.check(key)
+        signed = ctx.keys.check(key)
     except AuthenticationError as exc:
         return render(request, "login.html", 401, next=target, error=str(exc))
+    if target == "/ui" and not signed.can(Scope.READ):
+        target = "/ui/annotate"  # an annotator's or reviewer's key reads no library
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -556,5 +565,8 @@ def runs(
 
 def mount(app: FastAPI) -> None:
     """Add the UI's pages under ``/ui`` and its static files under ``/ui/static``."""
+    from cintel.server import annotate_ui  # it builds on this module's pages
+
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(router)
+    app.include_router(annotate_ui.router)
