@@ -289,6 +289,11 @@ def test_path_intake_is_confined_to_the_roots(served: LiveServer, tmp_path: Path
         body = _problem(client.post("/v1/contents", json={"path": str(manifest)}), 400)
         assert "manifest" in str(body["detail"])
         _problem(client.post("/v1/contents", json={"path": str(root / "none.txt")}), 404)
+        (root / "loop-a").symlink_to(root / "loop-b")
+        (root / "loop-b").symlink_to(root / "loop-a")
+        for unusable in (str(root / "loop-a"), str(root / ("x" * 300)), f"{root}/{'y' * 256}/z"):
+            body = _problem(client.post("/v1/contents", json={"path": unusable}), 400)
+            assert "not a usable path" in str(body["detail"]), body
         response = client.post("/v1/contents", json={"path": str(inside), "pipeline": "text"})
         assert response.status_code == 202
         assert wait_job(client, response.json()["id"])["status"] == "done"

@@ -23,14 +23,19 @@ def confine(path: str, roots: Sequence[Path], who: str = "this server") -> Path:
             "operator allow folders with CINTEL_SERVER_PATH_ROOTS"
         )
     try:
+        # A symbolic link loop raises RuntimeError here (OSError from Python 3.13).
         resolved = Path(path).resolve()
-    except (OSError, ValueError) as exc:
-        raise BadInputError(f"{path!r} is not a usable path ({exc})") from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise BadInputError(f"{path!r} is not a usable path ({exc}); check it") from None
     if not any(resolved.is_relative_to(root.resolve()) for root in roots):
         raise BadInputError(f"{path} is outside the folders {who} may read")
-    if not resolved.exists():
+    try:
+        exists, is_file = resolved.exists(), resolved.is_file()
+    except OSError as exc:  # a name component over the file system's limit, and the like
+        raise BadInputError(f"{path!r} is not a usable path ({exc.strerror}); check it") from None
+    if not exists:
         raise NotFoundError(f"{path} does not exist")
-    if resolved.is_file() and resolved.suffix.lower() in (*MANIFEST_SUFFIXES, *FEED_SUFFIXES):
+    if is_file and resolved.suffix.lower() in (*MANIFEST_SUFFIXES, *FEED_SUFFIXES):
         raise BadInputError(
             f"{path} is a manifest or feed, which may list files anywhere; submit its items "
             "one by one"
