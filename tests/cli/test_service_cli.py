@@ -102,3 +102,52 @@ def test_serve_with_several_processes(tmp_path: Path) -> None:
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
+
+
+def test_a_store_that_never_answers_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """A server that accepts connections and never answers: the worker gives up after the
+    connect timeout with a clear message and exit code 2."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = silent.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"postgresql://127.0.0.1:{silent.getsockname()[1]}/test?connect_timeout=1"
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cintel.cli", "worker", "--once", "--store", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        silent.close()
+        for conn in held:
+            conn.close()
+    assert result.returncode == 2, result.stderr
+    assert "connection timeout" in result.stderr and "cannot" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_postgres_urls_get_a_connect_timeout() -> None:
+    from cintel.store.postgres import _split_schema
+
+    assert "connect_timeout=10" in _split_schema("postgresql://h/db")[0]
+    assert "connect_timeout=3" in _split_schema("postgresql://h/db?connect_timeout=3")[0]
