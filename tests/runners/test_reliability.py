@@ -189,3 +189,47 @@ def test_bad_inputs_each_give_one_clear_error_and_good_items_succeed(tmp_path: P
     assert report.counts["media.probe"].computed == 1
     with open_store(settings.store_url) as store:
         assert len(store.failures(run_id=report.run_id)) == 8
+
+
+def test_pool_workers_exit_when_their_runner_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the process that runs a local pool leaves no pool process behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from cintel.runners.local import LocalExecutor\n"
+        "pool = LocalExecutor(2)._get_pool()\n"
+        "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+        "time.sleep(1.5)\n"
+        "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    runner = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert runner.stdout is not None
+    children = [int(p) for p in runner.stdout.readline().split()]
+    assert len(children) == 2
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait(timeout=10)
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        state = (
+            Path(f"/proc/{pid}/stat").read_text().split()[2]
+            if Path(f"/proc/{pid}").exists()
+            else "X"
+        )
+        return state not in ("Z", "X")
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in children)
