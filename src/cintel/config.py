@@ -27,6 +27,9 @@ class Limits(BaseSettings):
 
     max_file_bytes: int = Field(20 * 1024**3, description="largest file accepted, bytes")
     max_download_bytes: int = Field(4 * 1024**3, description="largest download, bytes")
+    max_download_s: float = Field(
+        900.0, gt=0, description="longest one download may take, redirects included, seconds"
+    )
     max_duration_s: float = Field(48 * 3600.0, description="longest audio or video, seconds")
     max_image_pixels: int = Field(100_000_000, description="largest image, width x height")
     max_text_chars: int = Field(20_000_000, description="longest text document, characters")

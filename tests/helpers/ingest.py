@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -253,6 +254,20 @@ class _Handler(SimpleHTTPRequestHandler):
             self._body(b"y" * int(query["n"]), length=False)
         elif parts.path == "/empty":
             self._body(b"")
+        elif parts.path == "/trickle":
+            # One byte every ``every`` seconds, ``n`` bytes in all: a too-slow origin.
+            total, every = int(query["n"]), float(query.get("every", "0.2"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            try:
+                for _ in range(total):
+                    self.wfile.write(b"z")
+                    self.wfile.flush()
+                    time.sleep(every)
+            except OSError:
+                return
         elif parts.path.startswith("/status/"):
             self._body(b"", status=int(parts.path.removeprefix("/status/")))
         else:

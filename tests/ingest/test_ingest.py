@@ -440,6 +440,32 @@ def _allow_loopback(tmp_path: Path, **overrides: Any) -> Settings:
     return _settings(tmp_path, url_allow=["127.0.0.1"], **overrides)
 
 
+def test_an_origin_too_slow_for_the_deadline_is_given_up_with_that_said(
+    tmp_path: Path, db: Store, server: Served
+) -> None:
+    """An origin that keeps sending a byte now and then never trips the read timeout; the
+    download deadline ends it, once, and the message says the origin was too slow."""
+    settings = _allow_loopback(
+        tmp_path, limits={"max_download_s": 1.0}, transient_retries=3, http_timeout_s=5.0
+    )
+    started = time.monotonic()
+    result = _ingest(db, settings, [server.url("trickle?n=100&every=0.1")])
+    assert time.monotonic() - started < 4.0  # not retried: the deadline is the answer
+    message = _only_failure(result)
+    assert "too slow" in message and "CINTEL_LIMIT_MAX_DOWNLOAD_S" in message
+    assert "cannot connect" not in message
+    assert server.count("trickle", 200) == 1
+
+
+def test_an_origin_that_goes_silent_is_not_called_unreachable(
+    tmp_path: Path, db: Store, server: Served
+) -> None:
+    settings = _allow_loopback(tmp_path, http_timeout_s=0.5)
+    result = _ingest(db, settings, [server.url("trickle?n=3&every=2")])
+    message = _only_failure(result, "transient")
+    assert "stopped sending" in message and "cannot connect" not in message
+
+
 def test_url_downloads_into_blobs(tmp_path: Path, db: Store, server: Served) -> None:
     settings = _allow_loopback(tmp_path)
     write(server.root / "tone.txt", wav_bytes())  # the name lies; the bytes decide

@@ -89,6 +89,7 @@ class Ingestor:
             allow=list(self.settings.url_allow),
             max_bytes=self.settings.limits.max_download_bytes,
             timeout_s=self.settings.http_timeout_s,
+            deadline_s=self.settings.limits.max_download_s,
         )
         self._result = Ingested()
         self._pairs: list[tuple[Content, Source]] = []

@@ -16,6 +16,7 @@ import ipaddress
 import os
 import socket
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -72,6 +73,9 @@ class UrlPolicy:
     allow: list[str] = field(default_factory=list)
     max_bytes: int = 4 * 1024**3
     timeout_s: float = 30.0
+    """How long the origin may stay silent (connecting, or between two reads)."""
+    deadline_s: float = 900.0
+    """How long one download may take in all, redirects included."""
 
     def _allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         nets = []
@@ -180,6 +184,7 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     current = url
     dest_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             address = policy.check(current)
@@ -207,20 +212,35 @@ def fetch(
                             "check the URL",
                             source=url,
                         )
-                    return _save(response, url, current, policy, dest_dir)
+                    return _save(response, url, current, policy, dest_dir, started)
+            except httpx.ConnectTimeout as exc:
+                raise TransientError(
+                    f"could not connect within {policy.timeout_s:.0f} s; is the host reachable?",
+                    source=url,
+                ) from exc
             except httpx.TimeoutException as exc:
                 raise TransientError(
-                    f"timed out after {policy.timeout_s:.0f} s", source=url
+                    f"the origin stopped sending for {policy.timeout_s:.0f} s; try again later",
+                    source=url,
+                ) from exc
+            except httpx.ConnectError as exc:
+                raise TransientError(
+                    f"cannot connect ({exc}); is the host reachable?", source=url
                 ) from exc
             except httpx.TransportError as exc:
                 raise TransientError(
-                    f"cannot connect ({exc}); is the host reachable?", source=url
+                    f"the connection to the origin broke ({exc}); try again later", source=url
                 ) from exc
     raise BadInputError(f"more than {MAX_REDIRECTS} redirects", source=url)
 
 
 def _save(
-    response: httpx.Response, url: str, final_url: str, policy: UrlPolicy, dest_dir: Path
+    response: httpx.Response,
+    url: str,
+    final_url: str,
+    policy: UrlPolicy,
+    dest_dir: Path,
+    started: float,
 ) -> Download:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
@@ -234,7 +254,7 @@ def _save(
     fd, tmp = tempfile.mkstemp(prefix="download-", dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > policy.max_bytes:
                     raise BadInputError(
@@ -244,6 +264,14 @@ def _save(
                     )
                 digest.update(chunk)
                 out.write(chunk)
+                elapsed = time.monotonic() - started
+                if elapsed > policy.deadline_s:
+                    raise BadInputError(
+                        f"the origin was too slow: {size:,} bytes in {elapsed:.0f} s, over the "
+                        f"download deadline of {policy.deadline_s:.0f} s "
+                        "(CINTEL_LIMIT_MAX_DOWNLOAD_S); fetch it from a faster source",
+                        source=url,
+                    )
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
