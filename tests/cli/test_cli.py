@@ -121,3 +121,19 @@ def test_user_errors_exit_2_with_the_message(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unknown pipeline 'nope'; known pipelines: audio" in result.stderr
+
+
+def test_show_escapes_control_characters_and_markup_in_metadata(tmp_path: Path) -> None:
+    """A title with terminal escapes, a right-to-left override and Rich markup prints as
+    visible escapes, so it cannot rewrite the screen or reverse the line."""
+    from cintel.config import Settings
+    from cintel.store import open_store
+    from tests.helpers.builders import make_content, make_source
+
+    hostile = make_content(7, title="Show \x1b[2J\x1b[31mred\u202eevil [bold]x[/bold]")
+    with open_store(Settings(data_dir=tmp_path / "data").store_url) as store:
+        store.add_content(hostile, make_source("/media/\x1b]0;pwned\x07.mp3"))
+    code, out = cli(tmp_path, "show", hostile.id)
+    assert code == 0
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out and "\\u202e" in out and "[bold]x[/bold]" in out

@@ -10,6 +10,7 @@ is imported when a command opens it.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Collection
 from datetime import datetime
@@ -46,6 +47,23 @@ RefArg = Annotated[str, typer.Argument(help="content id, id prefix, or a path/UR
 OutFileOpt = Annotated[Path | None, typer.Option("--out", "-o", help="write to a file")]
 PipelineOpt = Annotated[str, typer.Option("--pipeline", "-p", help="built-in name or TOML file")]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes")]
+
+
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print to a terminal: control characters (ESC sequences among them)
+    and bidirectional overrides (U+202E …) shown as escapes, Rich markup escaped. Titles,
+    paths and messages come from users and files; printed raw they could rewrite the
+    screen or reverse a line."""
+    from rich.markup import escape
+
+    def shown(found: re.Match[str]) -> str:
+        code = ord(found.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return escape(_INVISIBLE.sub(shown, str(text)))
 
 
 def load_settings(store: str | None = None, data_dir: Path | None = None, **extra: Any) -> Settings:

@@ -27,6 +27,7 @@ from cintel.cli.common import (
     open_store,
     out,
     print_json,
+    printable,
     resolve,
     signal_of,
     table,
@@ -77,9 +78,9 @@ def show(
         f"[bold]{content.id}[/bold]  {content.kind.value}  {content.mime}  {content.size:,} bytes"
     )
     for key, value in meta.items():
-        out.print(f"  {key}: {value}", highlight=False)
+        out.print(f"  {printable(key)}: {printable(value)}", highlight=False)
     for source in sources:
-        out.print(f"  seen at {source.uri}", highlight=False)
+        out.print(f"  seen at {printable(source.uri)}", highlight=False)
     rows = table("analyzer", "version", "segments", "value", title="signals")
     for sig in found:
         preview = json.dumps(sig.value, ensure_ascii=False)
@@ -87,12 +88,13 @@ def show(
             sig.analyzer,
             sig.version,
             str(len(sig.segments)),
-            preview[:PREVIEW_CHARS] + ("…" if len(preview) > PREVIEW_CHARS else ""),
+            printable(preview[:PREVIEW_CHARS] + ("…" if len(preview) > PREVIEW_CHARS else "")),
         )
     out.print(rows)
     for failure in failures[:SHOWN_FAILURES]:
         out.print(
-            f"[red]{failure.category}[/red] {failure.analyzer}: {failure.message}", highlight=False
+            f"[red]{failure.category}[/red] {failure.analyzer}: {printable(failure.message)}",
+            highlight=False,
         )
 
 
