@@ -6,11 +6,13 @@ import codecs
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cintel.errors import BadInputError
 from cintel.media.sniff import detect
 from cintel.media.text import decode_text
+from tests.helpers.formats import WRITERS
 from tests.helpers.ingest import (
     PROSE,
     image_bytes,
@@ -128,3 +130,47 @@ def test_truncated_mp4_is_refused_as_corrupt(tmp_path: Path) -> None:
 def test_zero_bytes_are_empty(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="empty"):
         detect(write(tmp_path / "nothing.wav", b""))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "mime"),
+    [
+        ("ac3", "audio", "audio/ac3"),
+        ("wavpack", "audio", "audio/x-wavpack"),
+        ("mpeg-ps", "video", "video/mpeg"),
+        ("m1v", "video", "video/mpeg"),
+        ("realmedia", "video", "application/vnd.rn-realmedia"),
+        ("swf", "video", "application/x-shockwave-flash"),
+        ("psd", "image", "image/vnd.adobe.photoshop"),
+    ],
+)
+def test_formats_the_libraries_read_are_accepted(
+    tmp_path: Path, name: str, kind: str, mime: str
+) -> None:
+    """Magic numbers do not settle these; Pillow or FFmpeg (PyAV) read them, so they are
+    accepted, under a name that says nothing."""
+    path = WRITERS[name](tmp_path / "upload.bin")
+    found = detect(path)
+    assert (found.kind.value, found.mime) == (kind, mime)
+
+
+def test_random_bytes_are_still_refused(tmp_path: Path) -> None:
+    noise = np.random.default_rng(3).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+    path = tmp_path / "noise.bin"
+    path.write_bytes(b"\x01\x02" + noise)
+    with pytest.raises(BadInputError, match="not a recognised"):
+        detect(path)
+
+
+@pytest.mark.parametrize("name", ["ac3", "wavpack", "mpeg-ps"])
+def test_accepted_formats_decode(tmp_path: Path, name: str) -> None:
+    from cintel.media.audio import stream_audio
+    from cintel.media.container import probe
+
+    path = WRITERS[name](tmp_path / "file.bin")
+    info = probe(path)
+    # one second of sound; 25 frames of MPEG-2 (its timestamps start at a muxing offset)
+    assert 0.9 <= info.duration_s <= 1.6
+    if name != "mpeg-ps":
+        blocks = stream_audio(path, rate=16_000, mono=True)
+        assert sum(b.shape[1] for b in blocks) / 16_000 == pytest.approx(1.0, abs=0.1)

@@ -4,6 +4,12 @@ Magic numbers settle most formats. Containers that carry either sound or
 pictures (MP4, Matroska/WebM, Ogg, ASF) are opened with PyAV to see whether a
 real video stream is present; a cover picture inside an audio file does not
 make it a video.
+
+When the magic numbers are not conclusive and the bytes are not text, the
+libraries that will read the file are asked: Pillow (PSD and the other formats
+it opens) and FFmpeg through PyAV (AC3, WavPack, MPEG program and elementary
+streams, RealMedia, SWF …). FFmpeg guesses a format from almost anything, so its
+answer counts only when a stream of the file decodes to a frame.
 """
 
 from __future__ import annotations
@@ -131,6 +137,69 @@ def _look_inside(path: Path, mime: str) -> Detected:
     )
 
 
+_FFMPEG_MIME = {
+    "ac3": "audio/ac3",
+    "eac3": "audio/eac3",
+    "wv": "audio/x-wavpack",
+    "mpeg": "video/mpeg",
+    "mpegvideo": "video/mpeg",
+    "rm": "application/vnd.rn-realmedia",
+    "swf": "application/x-shockwave-flash",
+    "dts": "audio/vnd.dts",
+    "mlp": "audio/x-mlp",
+    "truehd": "audio/vnd.dolby.mlp",
+}
+_PROBE_PACKETS = 64
+
+
+def _ask_pillow(path: Path) -> Detected | None:
+    """What Pillow says the file is, from its header (nothing is decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            name = image.format or ""
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    mime = Image.MIME.get(name, f"image/x-{name.lower()}") if name else ""
+    if not mime.startswith("image/"):
+        return None  # Pillow identifies MPEG video streams too; FFmpeg reads those
+    return Detected(_IMAGE, mime)
+
+
+def _ask_ffmpeg(path: Path) -> Detected | None:
+    """What FFmpeg makes of the file, when one of its audio or video streams decodes."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            name = container.format.name.split(",")[0]
+            streams = [
+                s
+                for s in container.streams
+                if s.type in ("audio", "video")
+                and not (s.type == "video" and s.disposition & av.stream.Disposition.attached_pic)
+            ]
+            if not streams or name in ("data", "tty", "image2", "image2pipe"):
+                return None
+            decoded: set[str] = set()
+            for index, packet in enumerate(container.demux(*streams)):
+                if index >= _PROBE_PACKETS or decoded == {s.type for s in streams}:
+                    break
+                try:
+                    if packet.decode():
+                        decoded.add(packet.stream.type)
+                except (av.FFmpegError, ValueError):
+                    continue
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not decoded:
+        return None
+    kind = _VIDEO if "video" in decoded else _AUDIO
+    mime = _FFMPEG_MIME.get(name, f"{kind.value}/x-{name}")
+    return Detected(kind, mime)
+
+
 def _text_mime(head: bytes) -> str:
     start = head.lstrip()[:256].lower()
     if start.startswith(b"webvtt"):
@@ -159,6 +228,9 @@ def detect(path: str | Path) -> Detected:
         return Detected(kind, mime)
     if looks_like_text(head):
         return Detected(_TEXT, _text_mime(head))
+    found = _ask_pillow(path) or _ask_ffmpeg(path)
+    if found is not None:
+        return found
     suffix = path.suffix.lower()
     hint = f" although its name ends in {suffix!r}" if suffix else ""
     raise BadInputError(
