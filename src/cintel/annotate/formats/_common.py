@@ -4,7 +4,9 @@ whitespace-separated formats, millisecond times, and utterances from words."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 
 from cintel.annotation import AnnotationResult
 from cintel.errors import BadInputError, ConfigError
@@ -83,9 +85,11 @@ def bad(source: str, line: int | None, problem: str, fix: str) -> BadInputError:
 
 
 def numbered_lines(lines: str | Iterable[str]) -> Iterator[tuple[int, str]]:
-    """Lines with their numbers from 1, without line endings; a text is split into lines,
-    any other iterable (an open file) is read line by line, so long inputs stream."""
-    items: Iterable[str] = lines.splitlines() if isinstance(lines, str) else lines
+    """Lines with their numbers from 1, without line endings. A text is split at line
+    feeds only (not at the other characters ``str.splitlines`` breaks at, such as U+2028,
+    which a JSON string may hold as they are); any other iterable (an open file) is read
+    line by line, so long inputs stream."""
+    items: Iterable[str] = lines.split("\n") if isinstance(lines, str) else lines
     for number, line in enumerate(items, start=1):
         text = line.rstrip("\r\n")
         yield number, text.lstrip("\ufeff") if number == 1 else text
@@ -108,29 +112,39 @@ def transcript_segments(result: AnnotationResult, question: str | None) -> list[
 def utterances(
     segments: Iterable[Segment], *, max_gap_s: float = 1.0, question: str | None = None
 ) -> list[Segment]:
-    """Utterances of a transcript, in time order: its ``utterance`` segments when it has
-    any, else its words grouped: consecutive words of one speaker (or of none) less than
-    ``max_gap_s`` apart make one utterance (``label="utterance"``) whose text is theirs
-    joined by spaces. ``question`` is named in each utterance's ``attrs``, when given."""
+    """Utterances of a transcript, in time order. Segments labelled ``utterance`` stand as
+    they are, and words inside one of them are taken as its words; the other words are
+    grouped: consecutive words of one speaker (or of none) less than ``max_gap_s`` apart
+    make one utterance (``label="utterance"``) whose text is theirs joined by spaces.
+    Words without text are left out. ``question`` is named in each utterance's ``attrs``,
+    when given."""
     ordered = sorted(segments, key=lambda s: (s.start, s.end))
     given = [s for s in ordered if s.label == "utterance"]
     attrs: dict[str, object] = {"question": question} if question is not None else {}
-    if given:
-        return [
-            s if question is None else s.model_copy(update={"attrs": {**s.attrs, **attrs}})
-            for s in given
-        ]
+    found: list[Segment] = [
+        s if question is None else s.model_copy(update={"attrs": {**s.attrs, **attrs}})
+        for s in given
+    ]
+    starts = [s.start for s in given]
+    reach = list(accumulate((s.end for s in given), max))  # latest end among the first n
     groups: list[list[Segment]] = []
     for word in ordered:
-        if not (word.text or "").strip():
+        if word.label == "utterance" or not (word.text or "").strip():
             continue
+        before = bisect_right(starts, word.start)
+        if before and reach[before - 1] >= word.end:
+            continue  # a word of a given utterance
         if groups:
             last = groups[-1][-1]
-            if word.speaker == last.speaker and word.start - last.end < max_gap_s:
+            # A given utterance between two words keeps them apart.
+            between = any(
+                given[i].end <= word.start for i in range(bisect_left(starts, last.end), before)
+            )
+            if word.speaker == last.speaker and word.start - last.end < max_gap_s and not between:
                 groups[-1].append(word)
                 continue
         groups.append([word])
-    return [
+    found += [
         Segment(
             start=group[0].start,
             end=max(w.end for w in group),
@@ -141,3 +155,4 @@ def utterances(
         )
         for group in groups
     ]
+    return sorted(found, key=lambda s: (s.start, s.end))

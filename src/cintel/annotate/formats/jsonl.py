@@ -75,9 +75,7 @@ def jsonl_lines(
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def to_jsonl(
-    annotations: Iterable[Annotation], tasks: Mapping[str, Task] | Iterable[Task]
-) -> str:
+def to_jsonl(annotations: Iterable[Annotation], tasks: Mapping[str, Task] | Iterable[Task]) -> str:
     """Annotations as JSON Lines text (``jsonl_lines`` joined)."""
     return "".join(jsonl_lines(annotations, tasks))
 

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 
 from cintel.annotate.formats._common import (
     bad,
-    millis,
     numbered_lines,
     one_line,
     transcript_segments,
