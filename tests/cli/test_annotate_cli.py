@@ -4,6 +4,7 @@ assignment and statistics, and clear errors for a bad spec."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from cintel.annotate.workflow import save
@@ -70,3 +71,67 @@ def test_bad_spec_and_unknown_project_are_clear_errors(tmp_path: Path) -> None:
     assert code == 2 and "needs a label set" in out
     code, out = cli(tmp_path, "annotate", "stats", "nope")
     assert code == 2 and "no annotation project 'nope'" in out
+
+
+TURNS_SPEC = """
+name = "turns"
+annotators_per_task = 1
+
+[[label_schema.questions]]
+name = "turns"
+type = "turns"
+"""
+
+
+def test_gold_exports_to_label_studio_and_rttm_and_imports_back(tmp_path: Path) -> None:
+    from cintel.annotation import AnnotationResult
+    from cintel.model import Segment
+
+    settings = Settings(data_dir=tmp_path / "data")
+    with open_store(settings.store_url) as store:
+        store.add_content(make_content(1, kind="audio", duration_s=30.0), make_source())
+    spec = tmp_path / "turns.toml"
+    spec.write_text(TURNS_SPEC)
+    code, out = cli(tmp_path, "annotate", "project", "create", str(spec), "--json")
+    project_id = json.loads(out)["id"]
+    cli(tmp_path, "annotate", "assign", project_id, "-a", "key1")
+    turns = [
+        Segment(start=0.0, end=12.5, label="turn", speaker="Ann Lee", attrs={"question": "turns"}),
+        Segment(start=12.5, end=30.0, label="turn", speaker="Bo", attrs={"question": "turns"}),
+    ]
+    with open_store(settings.store_url) as store:
+        project = store.get_project(project_id, "default")
+        (task,) = store.list_tasks(project_id, "default")
+        save(
+            store,
+            project,
+            task.id,
+            "key1",
+            AnnotationResult(segments=turns),
+            base_version=None,
+            submit=True,
+        )
+        assert store.get_task(task.id, "default").gold is not None  # one annotator: gold
+
+    code, rttm = cli(tmp_path, "annotate", "export", project_id, "-f", "rttm")
+    assert code == 0
+    assert rttm.splitlines() == [
+        f"SPEAKER {task.content_id} 1 0.000 12.500 <NA> <NA> Ann_Lee <NA> <NA>",
+        f"SPEAKER {task.content_id} 1 12.500 17.500 <NA> <NA> Bo <NA> <NA>",
+    ]
+    exported = tmp_path / "gold.json"
+    code, _ = cli(tmp_path, "annotate", "export", project_id, "-o", str(exported))
+    assert code == 0
+    first = json.loads(exported.read_text())
+    assert first[0]["annotations"][-1]["ground_truth"] is True
+    code, out = cli(tmp_path, "annotate", "import", project_id, str(exported), "--json")
+    assert code == 0 and json.loads(out) == {"tasks": 0, "answers": 1}
+    code, second = cli(tmp_path, "annotate", "export", project_id)
+
+    def settled(tasks: list[dict[str, object]]) -> str:
+        # an imported answer is saved again, so only its save time may differ
+        return re.sub(r'"updated_at": "[^"]*"', "", json.dumps(tasks, sort_keys=True))
+
+    assert settled(json.loads(second)) == settled(first)
+    code, rttm_again = cli(tmp_path, "annotate", "export", project_id, "-f", "rttm")
+    assert rttm_again == rttm

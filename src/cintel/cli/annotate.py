@@ -37,7 +37,6 @@ project_app = typer.Typer(help="Create and list annotation projects.", no_args_i
 annotate_app.add_typer(project_app, name="project")
 
 ProjectArg = Annotated[str, typer.Argument(help="project id")]
-FORMATS = ("label-studio", "rttm", "stm", "vtt", "srt", "jsonl")
 
 
 def _spec(path: Path) -> dict[str, Any]:
@@ -230,3 +229,55 @@ def stats(
             str(person["gold_tasks"]),
         )
     out.print(people)
+
+
+@annotate_app.command("export")
+def export(
+    project_id: ProjectArg,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="label-studio, jsonl, rttm, stm, vtt or srt")
+    ] = "label-studio",
+    task: Annotated[str | None, typer.Option("--task", help="only this task")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="write to a file")] = None,
+    tenant: TenantOpt = "default",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Export a project: Label Studio JSON or JSONL of its answers, or its gold in RTTM
+    (turns), STM (transcripts), WebVTT or SRT."""
+    from cintel.annotate.transfer import export_project
+    from cintel.annotate.workflow import project_of
+    from cintel.cli.common import emit
+
+    with open_store(load_settings(store, data_dir)) as st:
+        text = export_project(st, project_of(st, project_id, tenant), fmt, task_id=task)
+    emit(text, out_file)
+
+
+@annotate_app.command("import")
+def import_(
+    project_id: ProjectArg,
+    source: Annotated[Path, typer.Argument(help="the file to read")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="label-studio or jsonl")
+    ] = "label-studio",
+    tenant: TenantOpt = "default",
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import tasks, answers and gold (Label Studio JSON) or answers (JSONL) into a project."""
+    from cintel.annotate.transfer import import_project
+    from cintel.annotate.workflow import project_of
+
+    try:
+        text = source.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CintelError(f"cannot read {source}: {exc}") from exc
+    with open_store(load_settings(store, data_dir)) as st:
+        project = project_of(st, project_id, tenant)
+        tasks, answers = import_project(st, project, text, fmt, source=str(source))
+    if as_json:
+        print_json({"tasks": tasks, "answers": answers})
+        return
+    err.print(f"{tasks} tasks and {answers} answers imported", highlight=False)
