@@ -25,13 +25,16 @@ client that accepts it.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,7 +45,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from cintel.annotate import workflow
 from cintel.annotate.workflow import Assignment
@@ -84,31 +88,24 @@ _GZIP_FROM = 1400
 
 
 class _UnpackedRequest(Request):
-    """A request whose gzipped body (``Content-Encoding: gzip``) is read unpacked."""
+    """A request whose body was sent gzipped, read unpacked."""
+
+    def __init__(self, request: Request, body: bytes) -> None:
+        super().__init__(request.scope, request.receive)
+        self._unpacked = body
 
     async def body(self) -> bytes:
-        if not hasattr(self, "_body"):
-            raw = await super().body()
-            encoding = self.headers.get("content-encoding", "").strip().lower()
-            if encoding == "gzip":
-                raw = _gunzip(raw)
-            elif encoding not in ("", "identity"):
-                raise RequestError(
-                    f"a body in the {encoding!r} encoding cannot be read; send it as it is "
-                    "or with Content-Encoding: gzip"
-                )
-            self._body = raw
-        return self._body
+        return self._unpacked
 
 
 def _gunzip(raw: bytes) -> bytes:
     """A gzip body unpacked, refusing one that would unpack past ``MAX_UNPACKED``."""
     unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = unpacker.decompress(raw, MAX_UNPACKED)
+        out = unpacker.decompress(raw, MAX_UNPACKED + 1)
     except zlib.error as exc:
         raise RequestError(f"the gzipped body cannot be unpacked: {exc}") from None
-    if unpacker.unconsumed_tail:
+    if len(out) > MAX_UNPACKED:
         raise PayloadTooLargeError(f"the gzipped body unpacks to more than {MAX_UNPACKED:,} bytes")
     if not unpacker.eof:
         raise RequestError("the gzipped body is cut short")
@@ -122,7 +119,16 @@ class AnnotateRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def unpacking(request: Request) -> Response:
-            return await handler(_UnpackedRequest(request.scope, request.receive))
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            if encoding in ("", "identity"):
+                return await handler(request)
+            if encoding != "gzip":
+                raise RequestError(
+                    f"a body in the {encoding!r} encoding cannot be read; send it as it is "
+                    "or with Content-Encoding: gzip"
+                )
+            unpacked = await run_in_threadpool(_gunzip, await request.body())
+            return await handler(_UnpackedRequest(request, unpacked))
 
         return unpacking
 
@@ -151,6 +157,34 @@ router = APIRouter(
     route_class=AnnotateRoute,
     dependencies=[Depends(same_origin_writes)],
 )
+
+
+_paused = 0
+_pause_lock = threading.Lock()
+_resume_gc = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a task's answers are read and written out.
+
+    A three-hour task is tens of thousands of segments: the collector, started again and
+    again by so many new objects (none of them in a cycle), would double the time. Threads
+    count in and out, so it runs again once the last one leaves (unless it was off before).
+    """
+    global _paused, _resume_gc
+    with _pause_lock:
+        if _paused == 0:
+            _resume_gc = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused -= 1
+            if _paused == 0 and _resume_gc:
+                gc.enable()
 
 
 def json_response(request: Request, body: bytes | str, status: int = 200) -> Response:
@@ -293,6 +327,16 @@ class ReviewIn(BaseModel):
     reason: str = Field("", max_length=5_000)
     result: AnnotationResult | None = None
 
+    @model_validator(mode="after")
+    def _complete(self) -> ReviewIn:
+        if self.verdict is Verdict.REJECT and not self.reason.strip():
+            raise ValueError("a rejection needs a reason (it is sent to the annotator)")
+        if self.verdict is Verdict.ADJUDICATE and self.result is None:
+            raise ValueError("an adjudication needs the adjudicated result")
+        if self.verdict is not Verdict.ADJUDICATE and not self.annotation_id:
+            raise ValueError(f"a review that says {self.verdict.value!r} names its annotation_id")
+        return self
+
 
 def member_project(ctx: ServiceContext, who: Principal, project_id: str) -> Project:
     """The project, if the caller leads it (admin) or is assigned to it; 404 otherwise."""
@@ -325,7 +369,15 @@ def content_title(ctx: ServiceContext, content_id: str, tenant: str) -> tuple[Co
     return content.kind, str(content.metadata.title or extra.get("filename") or content.short_id)
 
 
-def _view(ctx: ServiceContext, project: Project, task: Task, mine: Annotation | None) -> TaskView:
+def _view(
+    ctx: ServiceContext,
+    project: Project,
+    task: Task,
+    mine: Annotation | None,
+    *,
+    omit_prediction: bool = False,
+) -> TaskView:
+    remember(project.tenant, task)
     kind, title = content_title(ctx, task.content_id, project.tenant)
     base = f"/v1/annotate/projects/{project.id}/tasks/{task.id}"
     timed = kind in (ContentKind.AUDIO, ContentKind.VIDEO)
@@ -341,7 +393,7 @@ def _view(ctx: ServiceContext, project: Project, task: Task, mine: Annotation | 
         status=task.status,
         media_url=f"{base}/media",
         waveform_url=f"{base}/waveform" if timed else None,
-        prediction=task.prediction,
+        prediction=AnnotationResult() if omit_prediction and mine else task.prediction,
         prefills=task.prefills,
         annotation=AnnotationOut.of(mine) if mine else None,
     )
@@ -417,11 +469,12 @@ def next_task(request: Request, project_id: str, who: Annotator, ctx: Ctx) -> Re
     """The caller's next task: a draft of theirs first, else the highest-priority open task
     they have not answered. 204 when none is left."""
     project = _annotating(ctx, who, project_id)
-    found = workflow.next_assignment(ctx.store, project, who.key_id)
-    if found is None:
-        return Response(status_code=204)
-    view = _assigned_view(ctx, project, found)
-    return json_response(request, view.model_dump_json())
+    with gc_paused():
+        found = workflow.next_assignment(ctx.store, project, who.key_id)
+        if found is None:
+            return Response(status_code=204)
+        view = _assigned_view(ctx, project, found)
+        return json_response(request, view.model_dump_json())
 
 
 @router.get("/projects/{project_id}/tasks", summary="List a project's tasks")
@@ -466,55 +519,76 @@ def get_task(
     view: Annotated[
         Literal["auto", "annotate"], Query(description="annotate: one's own view")
     ] = "auto",
+    prediction: Annotated[
+        Literal["always", "unless_answered"],
+        Query(description="unless_answered: no pre-annotation once the caller has an answer"),
+    ] = "always",
 ) -> Response:
     """The task as the caller may see it: an annotator's own view, or a reviewer's with
     every answer side by side (``view=annotate`` asks a reviewer who also annotates the
-    project for their own view)."""
+    project for their own view). A page that resumes a draft needs no pre-annotation
+    (``prediction=unless_answered``): a long transcript is sent once, not twice."""
+    omit = prediction == "unless_answered"
     project = member_project(ctx, who, project_id)
     reviews = who.can(Scope.ADMIN) or (who.can(Scope.REVIEW) and who.key_id in project.reviewers)
-    if reviews and not (view == "annotate" and who.key_id in project.annotators):
-        task = ctx.store.get_task(task_id, who.tenant)
-        if task is None or task.project_id != project.id:
-            raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
-        answers = ctx.store.list_annotations(who.tenant, task_id=task.id)
-        mine = next((a for a in answers if a.annotator == who.key_id), None)
-        base = _view(ctx, project, task, mine)
-        full = ReviewView(
-            **base.model_dump(),
-            is_gold=task.is_gold,
-            gold=task.gold,
-            annotations=[AnnotationOut.of(a) for a in answers],
-        )
-        return json_response(request, full.model_dump_json())
-    found = workflow.open_assignment(ctx.store, project, task_id, who.key_id)
-    return json_response(request, _assigned_view(ctx, project, found).model_dump_json())
+    with gc_paused():
+        if reviews and not (view == "annotate" and who.key_id in project.annotators):
+            task = ctx.store.get_task(task_id, who.tenant)
+            if task is None or task.project_id != project.id:
+                raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
+            answers = ctx.store.list_annotations(who.tenant, task_id=task.id)
+            mine = next((a for a in answers if a.annotator == who.key_id), None)
+            base = _view(ctx, project, task, mine, omit_prediction=omit)
+            full = ReviewView(
+                **{name: getattr(base, name) for name in TaskView.model_fields},
+                is_gold=task.is_gold,
+                gold=task.gold,
+                annotations=[AnnotationOut.of(a) for a in answers],
+            )
+            return json_response(request, full.model_dump_json())
+        found = workflow.open_assignment(ctx.store, project, task_id, who.key_id)
+        shown = _view(ctx, project, found.task, found.annotation, omit_prediction=omit)
+        return json_response(request, shown.model_dump_json())
 
 
 @router.put(
     "/projects/{project_id}/tasks/{task_id}/annotation",
     summary="Save or submit the caller's answer",
+    response_model=AnnotationOut,
     responses={409: {"description": "stale version"}, 422: {"description": "invalid answer"}},
 )
 def save_annotation(
-    project_id: str, task_id: str, body: SaveIn, who: Annotator, ctx: Ctx
-) -> AnnotationOut:
+    request: Request,
+    project_id: str,
+    task_id: str,
+    body: SaveIn,
+    who: Annotator,
+    ctx: Ctx,
+    echo: Annotated[
+        bool, Query(description="false: leave the saved result out of the answer")
+    ] = True,
+) -> Response:
     """Save a draft (autosave) or submit. A save based on a stale version is refused with
-    409, so a second tab or a reload never overwrites newer work silently."""
+    409, so a second tab or a reload never overwrites newer work silently. The answer is
+    the saved annotation (``AnnotationOut``); an autosaving page asks for it without its
+    result (``echo=false``), which it has already."""
     from cintel.annotate.agreement import task_agreement
 
     project = _annotating(ctx, who, project_id)
-    saved = workflow.save(
-        ctx.store,
-        project,
-        task_id,
-        who.key_id,
-        body.result,
-        base_version=body.base_version,
-        time_spent_s=body.time_spent_s,
-        submit=body.submit,
-        task_score=task_agreement,
-    )
-    return AnnotationOut.of(saved)
+    with gc_paused():
+        saved = workflow.save(
+            ctx.store,
+            project,
+            task_id,
+            who.key_id,
+            body.result,
+            base_version=body.base_version,
+            time_spent_s=body.time_spent_s,
+            submit=body.submit,
+            task_score=task_agreement,
+        )
+        out = AnnotationOut.of(saved)
+        return json_response(request, out.model_dump_json(exclude=None if echo else {"result"}))
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}/review", summary="Review a task")
@@ -535,12 +609,59 @@ def review_task(project_id: str, task_id: str, body: ReviewIn, who: Reviewer, ct
     return Response(decision.model_dump_json(exclude={"tenant"}), media_type="application/json")
 
 
-def _task_content(ctx: ServiceContext, who: Principal, project_id: str, task_id: str) -> Task:
+@dataclass(frozen=True)
+class TaskFacts:
+    """What never changes about a task: whose project and content it is, and its window.
+    The media, waveform, keyframe and text routes need only these, not the task's
+    pre-annotation (a three-hour transcript that takes the store a while to read)."""
+
+    id: str
+    project_id: str
+    content_id: str
+    start: float | None
+    end: float | None
+    duration_s: float | None
+
+    @property
+    def span(self) -> tuple[float, float | None]:
+        if self.start is not None:
+            return self.start, self.end
+        return 0.0, self.duration_s
+
+    @classmethod
+    def of(cls, task: Task) -> TaskFacts:
+        return cls(task.id, task.project_id, task.content_id, task.start, task.end, task.duration_s)
+
+
+_FACTS: OrderedDict[tuple[str, str], TaskFacts] = OrderedDict()
+_FACTS_KEPT = 4096
+_facts_lock = threading.Lock()
+
+
+def remember(tenant: str, task: Task) -> None:
+    """Keep a task's facts for the media routes its page calls next."""
+    with _facts_lock:
+        _FACTS[(tenant, task.id)] = TaskFacts.of(task)
+        _FACTS.move_to_end((tenant, task.id))
+        while len(_FACTS) > _FACTS_KEPT:
+            _FACTS.popitem(last=False)
+
+
+def _task_content(ctx: ServiceContext, who: Principal, project_id: str, task_id: str) -> TaskFacts:
+    """The facts of a task of a project the caller may see (404 otherwise). The project and
+    the caller's membership are checked on every call; the task's facts, which never
+    change, are read from the store once."""
     project = member_project(ctx, who, project_id)
-    task = ctx.store.get_task(task_id, who.tenant)
-    if task is None or task.project_id != project.id:
+    with _facts_lock:
+        facts = _FACTS.get((who.tenant, task_id))
+    if facts is None:
+        task = ctx.store.get_task(task_id, who.tenant)
+        if task is not None:
+            remember(who.tenant, task)
+            facts = TaskFacts.of(task)
+    if facts is None or facts.project_id != project.id:
         raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
-    return task
+    return facts
 
 
 @router.get(
@@ -670,7 +791,7 @@ class KeyframeOut(BaseModel):
     url: str
 
 
-def _task_frames(ctx: ServiceContext, task: Task) -> list[FrameFile]:
+def _task_frames(ctx: ServiceContext, task: TaskFacts) -> list[FrameFile]:
     found = ctx.store.get_signals(task.content_id, analyzer=KEYFRAMES, with_segments=False)
     if not found:
         return []

@@ -165,6 +165,16 @@ class FigureRow:
     note: str
     lower_is_better: bool
 
+    @property
+    def shown(self) -> str:
+        """The value to three decimals, or to two significant digits when that would
+        round a small one (one word in ten thousand) to zero."""
+        if self.value is None:
+            return "—"
+        if 0 < abs(self.value) < 0.0005:
+            return f"{self.value:.2g}"
+        return f"{self.value:.3f}"
+
 
 def _figure_rows(figures: list[dict[str, Any]]) -> list[FigureRow]:
     return [
@@ -238,21 +248,20 @@ def project_page(project_id: Id, request: Request, who: Member, ctx: Ctx) -> Res
 # --- the task and review pages -----------------------------------------------------------
 
 
-def _page_config(
-    who: Principal, project: Project, task_id: str, mode: str, kind: str
-) -> dict[str, Any]:
+def _page_config(who: Principal, project: Project, task_id: str, mode: str) -> dict[str, Any]:
     """What the page script needs besides the task view it fetches: the schema, the
-    addresses, who is looking."""
+    addresses, who is looking (nothing an annotator may not see)."""
     api = f"/v1/annotate/projects/{quote(project.id, safe='')}/tasks/{quote(task_id, safe='')}"
     return {
         "mode": mode,
-        "kind": kind,
+        "task": {"id": task_id},
         "me": who.key_id,
         "project": {"id": project.id, "name": project.name},
         "schema": project.label_schema.model_dump(mode="json"),
+        "timed": _timed_questions(project),
         "api": api,
-        "view": f"{api}?view=annotate" if mode == "annotate" else api,
-        "save": f"{api}/annotation",
+        "view": f"{api}?view=annotate&prediction=unless_answered" if mode == "annotate" else api,
+        "save": f"{api}/annotation?echo=false",
         "review": f"{api}/review",
         "next": f"{_base(project.id)}/next",
         "projectPage": _base(project.id),
@@ -268,6 +277,11 @@ def _timed_questions(project: Project) -> bool:
     )
 
 
+# The task and review pages render only the shell: the script fetches the task itself from
+# the REST view (which decides what the key may see, and answers 404 for a task that is not
+# there), so a three-hour transcript is read from the store once per page, not twice.
+
+
 @router.get("/projects/{project_id}/tasks/{task_id}")
 def task_page(project_id: Id, task_id: Id, request: Request, who: Member, ctx: Ctx) -> Response:
     """The task page: player, zoomable waveform with the regions, transcript, turns,
@@ -279,9 +293,7 @@ def task_page(project_id: Id, task_id: Id, request: Request, who: Member, ctx: C
                 f"{_base(project.id)}/tasks/{quote(task_id, safe='')}/review", status_code=303
             )
         raise NotFoundError(f"no task {task_id!r} for this key")
-    found = workflow.open_assignment(ctx.store, project, task_id, who.key_id)
-    kind, title = annotate.content_title(ctx, found.task.content_id, who.tenant)
-    return _editor(request, who, project, found.task.id, "annotate", kind.value, title)
+    return _editor(request, who, project, task_id, "annotate")
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}/review")
@@ -291,23 +303,13 @@ def review_page(project_id: Id, task_id: Id, request: Request, who: Member, ctx:
     project = annotate.member_project(ctx, who, project_id)
     if not may_review(who, project):
         workflow.require_reviewer(project, who.key_id)
-    task = ctx.store.get_task(task_id, who.tenant)
-    if task is None or task.project_id != project.id:
-        raise NotFoundError(f"no task {task_id!r} in project {project.name!r}")
-    kind, title = annotate.content_title(ctx, task.content_id, who.tenant)
-    return _editor(request, who, project, task.id, "review", kind.value, title)
+    return _editor(request, who, project, task_id, "review")
 
 
 def _editor(
-    request: Request,
-    who: Principal,
-    project: Project,
-    task_id: str,
-    mode: str,
-    kind: str,
-    title: str,
+    request: Request, who: Principal, project: Project, task_id: str, mode: str
 ) -> HTMLResponse:
-    config = _page_config(who, project, task_id, mode, kind)
+    config = _page_config(who, project, task_id, mode)
     return render(
         request,
         "annotate_task.html",
@@ -316,11 +318,7 @@ def _editor(
         base=_base(project.id),
         task_id=task_id,
         mode=mode,
-        kind=kind,
-        title=title,
-        media=f"{config['api']}/media",
         config=config,
-        timed=_timed_questions(project) and kind in ("audio", "video"),
         labels=_label_keys(project),
     )
 

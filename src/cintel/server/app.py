@@ -18,6 +18,7 @@ from cintel.server import (
     admin,
     analysis,
     annotate,
+    annotate_ui,
     contents,
     health,
     intake,
@@ -171,6 +172,7 @@ def create_app(
     for module in (intake, contents, renditions, searching, analysis, annotate, admin, health):
         app.include_router(module.router)
     ui.mount(app)
+    app.include_router(annotate_ui.router)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

@@ -564,9 +564,7 @@ def runs(
 
 
 def mount(app: FastAPI) -> None:
-    """Add the UI's pages under ``/ui`` and its static files under ``/ui/static``."""
-    from cintel.server import annotate_ui  # it builds on this module's pages
-
+    """Add the UI's pages under ``/ui`` and its static files under ``/ui/static``; the
+    annotation pages (``annotate_ui``, built on this module) are added by the app."""
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(router)
-    app.include_router(annotate_ui.router)
