@@ -291,12 +291,15 @@ def test_rejected_answers_go_back_to_their_annotator(setup: Setup) -> None:
         assert sent.status_code == 200
         back = alice.get(f"/v1/annotate/projects/{pid}/next").json()
         assert back["id"] == tid and back["annotation"]["status"] == "draft"
+        assert back["returned"] == "the ad is missing"  # the reviewer's reason, for her
         version = back["annotation"]["version"]
         fixed = alice.put(
             put,
             json={"result": answer((10, 20, "ad read")), "base_version": version, "submit": True},
         )
         assert fixed.status_code == 200 and fixed.json()["status"] == "submitted"
+        again = alice.get(f"/v1/annotate/projects/{pid}/tasks/{tid}").json()
+        assert again["returned"] is None
 
 
 def test_strangers_see_nothing(setup: Setup) -> None:

@@ -282,6 +282,9 @@ class TaskView(BaseModel):
     prediction: AnnotationResult
     prefills: list[Prefill]
     annotation: AnnotationOut | None
+    returned: str | None = Field(
+        None, description="why a reviewer sent the caller's answer back, while it is a draft"
+    )
 
 
 class ReviewView(TaskView):
@@ -396,7 +399,23 @@ def _view(
         prediction=AnnotationResult() if omit_prediction and mine else task.prediction,
         prefills=task.prefills,
         annotation=AnnotationOut.of(mine) if mine else None,
+        returned=_returned(ctx, project, task, mine),
     )
+
+
+def _returned(
+    ctx: ServiceContext, project: Project, task: Task, mine: Annotation | None
+) -> str | None:
+    """The reason of the latest rejection of the caller's own answer, while it is a draft
+    again (the reviewer wrote it for them); None otherwise."""
+    if mine is None or mine.status is not AnnotationStatus.DRAFT:
+        return None
+    rejected = [
+        r
+        for r in ctx.store.list_reviews(project.tenant, task_id=task.id)
+        if r.verdict is Verdict.REJECT and r.annotation_id == mine.id
+    ]
+    return rejected[-1].reason if rejected else None
 
 
 def _assigned_view(ctx: ServiceContext, project: Project, found: Assignment) -> TaskView:

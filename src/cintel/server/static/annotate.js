@@ -2122,8 +2122,15 @@
   let submitted = false;
   const stashKey = "cintel-annotate:" + config.task.id + ":" + config.me;
 
+  let mergedChanged = false; // review: the merged answer was edited and not adjudicated
+
   function scheduleSave() {
-    if (reviewing || conflicted || submitted) {
+    if (reviewing) {
+      mergedChanged = true;
+      setState("The merged answer changed: adjudicate to keep it", "dirty");
+      return;
+    }
+    if (conflicted || submitted) {
       return;
     }
     dirty = true;
@@ -2375,6 +2382,9 @@
       return false;
     }
     const said = { accept: "Accepted: that answer is now the gold.", reject: "Rejected: the answer went back to its annotator.", adjudicate: "Adjudicated: the merged answer is now the gold." }[verdict];
+    if (verdict !== "reject") {
+      mergedChanged = false;
+    }
     setState(said, "saved");
     showBanner(el("div", { className: "banner-body", id: "decided", "data-verdict": verdict }, [
       el("strong", { text: said }), " ", el("a", { href: config.projectPage + "#review", text: "Back to the project" }),
@@ -2575,9 +2585,11 @@
     window.addEventListener("pagehide", stash);
     window.addEventListener("beforeunload", function (event) {
       if (dirty && !conflicted) {
-        stash();
+        stash(); // kept in this browser; the next load restores and saves it
       }
-      return event;
+      if (reviewing && mergedChanged) {
+        event.preventDefault(); // the merged answer lives only in this page until adjudicated
+      }
     });
     setInterval(tickTime, 1000);
   }
@@ -2648,6 +2660,12 @@
             found.prefills.map(function (p) { return p.analyzer; }).join(", ") + ")" : "New answer", "");
         }
         root.dataset.version = version === null ? "" : String(version);
+        if (found.returned) {
+          showBanner(el("div", { className: "banner-body", id: "returned" }, [
+            el("strong", { text: "A reviewer sent this answer back: " }), found.returned,
+            el("p", { className: "small", text: "Change what the reviewer asks for, then submit again." }),
+          ]), "error");
+        }
         if (mine && mine.status === "submitted") {
           submitted = true;
           editable = false;
@@ -2711,7 +2729,9 @@
       } catch (error) {
         setState("No waveform: " + error.message, "error");
       }
+      performance.mark("annotate:peaks");
       draw();
+      performance.mark("annotate:drawn");
     }
     await keyframes;
     performance.mark("annotate:ready");
