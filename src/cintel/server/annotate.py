@@ -496,21 +496,11 @@ def next_task(request: Request, project_id: str, who: Annotator, ctx: Ctx) -> Re
         return json_response(request, view.model_dump_json())
 
 
-@router.get("/projects/{project_id}/tasks", summary="List a project's tasks")
-def list_tasks(
-    project_id: str,
-    who: Reviewer,
-    ctx: Ctx,
-    status: TaskStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[TaskRow]:
-    """The project's tasks with how many answers each has, for reviewers and leads."""
-    project = _reviewing(ctx, who, project_id)
-    tasks = ctx.store.list_tasks(project.id, who.tenant, status=status, limit=limit, offset=offset)
+def _task_rows(ctx: ServiceContext, project: Project, tasks: list[Task]) -> list[TaskRow]:
+    """Listing rows of ``tasks``, each with how many submitted answers it has."""
     submitted: dict[str, int] = {}
     for annotation in ctx.store.list_annotations(
-        who.tenant, project_id=project.id, status=AnnotationStatus.SUBMITTED
+        project.tenant, project_id=project.id, status=AnnotationStatus.SUBMITTED
     ):
         submitted[annotation.task_id] = submitted.get(annotation.task_id, 0) + 1
     return [
@@ -526,6 +516,21 @@ def list_tasks(
         )
         for t in tasks
     ]
+
+
+@router.get("/projects/{project_id}/tasks", summary="List a project's tasks")
+def list_tasks(
+    project_id: str,
+    who: Reviewer,
+    ctx: Ctx,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[TaskRow]:
+    """The project's tasks with how many answers each has, for reviewers and leads."""
+    project = _reviewing(ctx, who, project_id)
+    tasks = ctx.store.list_tasks(project.id, who.tenant, status=status, limit=limit, offset=offset)
+    return _task_rows(ctx, project, tasks)
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}", summary="One task")
@@ -902,24 +907,7 @@ def project_report(ctx: ServiceContext, project: Project, limit: int = 500) -> R
     waiting = ctx.store.list_tasks(
         project.id, project.tenant, status=TaskStatus.REVIEW, limit=limit
     )
-    submitted: dict[str, int] = {}
-    for annotation in ctx.store.list_annotations(
-        project.tenant, project_id=project.id, status=AnnotationStatus.SUBMITTED
-    ):
-        submitted[annotation.task_id] = submitted.get(annotation.task_id, 0) + 1
-    rows = [
-        TaskRow(
-            id=t.id,
-            content_id=t.content_id,
-            start=t.start,
-            end=t.end,
-            status=t.status,
-            is_gold=t.is_gold,
-            submitted=submitted.get(t.id, 0),
-            priority=t.priority,
-        )
-        for t in waiting
-    ]
+    rows = _task_rows(ctx, project, waiting)
     return ReportOut(**report.model_dump(), review=rows)
 
 
