@@ -515,7 +515,7 @@ def test_webhooks_to_internal_addresses_are_refused_without_connecting(
         elapsed = time.monotonic() - started
         deliveries = store.list_deliveries("default")
     assert receiver.requests == []
-    assert elapsed < 1.5  # no connection was tried (10.0.0.1 would hang until the timeout)
+    assert elapsed < 1.9  # no connection was tried (one to 10.0.0.1 would wait out 2 s)
     assert len(deliveries) == 3
     for delivery in deliveries:
         assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", 1, None)

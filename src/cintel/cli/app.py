@@ -18,6 +18,7 @@ from cintel.cli.api_keys import keys_app
 from cintel.cli.catalog import analyzers, models, pipelines
 from cintel.cli.common import err
 from cintel.cli.duplicates import duplicates
+from cintel.cli.evaluate import eval_app
 from cintel.cli.events import consume
 from cintel.cli.run import plan, run
 from cintel.cli.search import search
@@ -63,6 +64,7 @@ for _name, _command in COMMANDS:
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(annotate_app, name="annotate")
+app.add_typer(eval_app, name="eval")
 
 
 def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

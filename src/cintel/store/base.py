@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cintel.errors import ConfigError
 from cintel.model import Content, Failure, LLMCall, Run, Signal, Source
 from cintel.store.annotation_tables import AnnotationTables
+from cintel.store.evaluation_tables import EvaluationTables
 from cintel.store.service_tables import ServiceTables
 
 if TYPE_CHECKING:
@@ -63,12 +64,13 @@ class LLMTotals:
 LLM_GROUPS = ("analyzer", "content_id", "run_id", "model", "prompt")
 
 
-class Store(ServiceTables, AnnotationTables, ABC):
+class Store(ServiceTables, AnnotationTables, EvaluationTables, ABC):
     """Where cintel keeps everything; one implementation per database family.
 
     The service's tables (keys, jobs, webhooks) come from ``ServiceTables``, and
-    annotation's (projects, tasks, annotations, reviews) from ``AnnotationTables``,
-    each written once in SQLAlchemy for every backend.
+    annotation's (projects, tasks, annotations, reviews) from ``AnnotationTables``, and
+    evaluation's (reference sets, runs) from ``EvaluationTables``, each written once in
+    SQLAlchemy for every backend.
     """
 
     url: str

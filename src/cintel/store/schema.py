@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -410,4 +410,60 @@ annotation_reviews = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_annotation_reviews_task", "task_id", "created_at"),
     Index("ix_annotation_reviews_project", "tenant", "project_id", "created_at"),
+)
+
+
+# --- evaluation: reference sets, their references, evaluation runs -------------------
+# A reference set is unique per (tenant, name, version); its references and its runs
+# belong to it (ON DELETE CASCADE). A run's figures, items and speed are one JSON body:
+# it is read whole, and only listed by analyzer and set.
+
+eval_reference_sets = Table(
+    "eval_reference_sets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("task", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant", "name", "version", name="uq_eval_reference_sets_version"),
+    Index("ix_eval_reference_sets_tenant", "tenant", "name", "created_at"),
+)
+
+eval_references = Table(
+    "eval_references",
+    metadata,
+    Column(
+        "set_id",
+        String(64),
+        ForeignKey("eval_reference_sets.id", name="fk_eval_references_set", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("content_id", String(64), nullable=False),
+    Column("reference", Json, nullable=False),
+)
+
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("analyzer", String(100), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column(
+        "reference_set",
+        String(64),
+        ForeignKey("eval_reference_sets.id", name="fk_eval_runs_set", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("label", String(200), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_eval_runs_analyzer", "tenant", "analyzer", "created_at"),
+    Index("ix_eval_runs_set", "reference_set", "created_at"),
 )
