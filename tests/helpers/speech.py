@@ -93,3 +93,40 @@ def noise(seconds: float, rate: int = 16_000, level: float = 0.1) -> np.ndarray:
     return (np.random.default_rng(7).standard_normal(int(seconds * rate)) * level).astype(
         np.float32
     )
+
+
+VOICES = (("en-us", 40), ("en-gb+f3", 80))  # a low male voice and a higher female one
+PAUSE_S = 0.5
+
+
+def _say(text: str, path: Path, voice: str, pitch: int) -> tuple[np.ndarray, int]:
+    subprocess.run(
+        [espeak(), "-v", voice, "-p", str(pitch), "-s", "170", "-w", str(path), text], check=True
+    )
+    samples, rate = read_wav(path)
+    path.unlink()
+    return samples, rate
+
+
+def conversation(folder: Path, turns: int = 6) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Two voices alternating, one sentence a turn; the true turns from the sample counts."""
+    parts, truth, position = [], [], 0
+    rate = 0
+    for n in range(turns):
+        voice, pitch = VOICES[n % 2]
+        samples, rate = _say(SENTENCES[n % len(SENTENCES)], folder / f"t{n}.wav", voice, pitch)
+        truth.append((position / rate, (position + len(samples)) / rate, f"voice{n % 2}"))
+        pause = np.zeros(int(PAUSE_S * rate), dtype=np.int16)
+        parts += [samples, pause]
+        position += len(samples) + len(pause)
+    return write_wav16(folder / "conversation.wav", np.concatenate(parts), rate), truth
+
+
+def monologue(folder: Path) -> Path:
+    voice, pitch = VOICES[0]
+    parts = []
+    rate = 0
+    for n in range(3):
+        samples, rate = _say(SENTENCES[n], folder / f"m{n}.wav", voice, pitch)
+        parts += [samples, np.zeros(int(PAUSE_S * rate), dtype=np.int16)]
+    return write_wav16(folder / "monologue.wav", np.concatenate(parts), rate)

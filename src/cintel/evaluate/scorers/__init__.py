@@ -24,6 +24,12 @@ SCORERS: dict[ReferenceTask, Scorer] = {
     )
 }
 
+ALSO_SCORED: dict[str, tuple[ReferenceTask, ...]] = {
+    "speech.speakers": (ReferenceTask.TRANSCRIPT,),
+}
+"""Further tasks an analyzer's signal can be scored on: the speakers signal carries the
+transcript's utterances and words with their speakers, so it has a cpWER."""
+
 ANALYZER_TASKS: dict[str, tuple[ReferenceTask, dict[str, Any]]] = {
     "speech.transcript": (ReferenceTask.TRANSCRIPT, {}),
     "speech.speakers": (ReferenceTask.TURNS, {}),
@@ -51,7 +57,10 @@ def scorer_for(task: ReferenceTask | str) -> Scorer:
 
 
 def task_of(analyzer: str, reference_task: ReferenceTask | None = None) -> ReferenceTask:
-    """The task ``analyzer`` is scored on: its own, else the reference set's."""
+    """The task ``analyzer`` is scored on: the reference set's where the analyzer can be
+    scored on it, else its own; an analyzer without a task of its own takes the set's."""
+    if reference_task is not None and reference_task in ALSO_SCORED.get(analyzer, ()):
+        return reference_task
     if analyzer in ANALYZER_TASKS:
         return ANALYZER_TASKS[analyzer][0]
     if reference_task is not None:
@@ -61,7 +70,8 @@ def task_of(analyzer: str, reference_task: ReferenceTask | None = None) -> Refer
 
 def params_for(analyzer: str, task: ReferenceTask, given: dict[str, Any]) -> dict[str, Any]:
     """Scoring parameters: the scorer's defaults, the analyzer's, then ``given``."""
-    own = ANALYZER_TASKS.get(analyzer, (task, {}))[1]
+    found = ANALYZER_TASKS.get(analyzer)
+    own = found[1] if found and found[0] == task else {}
     return {**scorer_for(task).params, **own, **given}
 
 

@@ -18,8 +18,12 @@ from cintel.model import Segment, Signal
 
 
 def turns_of(segments: list[Segment]) -> list[tuple[float, float, str]]:
-    """The speaker turns among ``segments``: those with a speaker and a length."""
-    return [(s.start, s.end, str(s.speaker)) for s in segments if s.speaker and s.end > s.start]
+    """The speaker turns among ``segments``: those labelled ``turn`` where there are
+    any (a speakers signal also gives each word its speaker), else every segment with a
+    speaker; only those with a length."""
+    spoken = [s for s in segments if s.speaker and s.end > s.start]
+    turns = [s for s in spoken if s.label == "turn"] or spoken
+    return [(s.start, s.end, str(s.speaker)) for s in turns]
 
 
 def score(reference: Reference, signal: Signal, params: Mapping[str, Any]) -> ItemScore:
