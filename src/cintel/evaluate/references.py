@@ -95,7 +95,8 @@ class ContentNames:
         if not found:
             raise BadInputError(
                 f"{source}: no content is named {name!r} (by id, external id or file name); "
-                "pass the media with --media (or run them through cintel run first), or rename the item"
+                "pass the media with --media (or run them through cintel run first), "
+                "or rename the item"
             )
         raise BadInputError(
             f"{source}: {name!r} names {len(found)} contents; use a content id instead"
