@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test test-fast lint bench samples clean
+.PHONY: setup system-deps demo test test-fast lint bench eval samples clean
 
 setup: $(VENV)/.installed
 
@@ -49,10 +49,15 @@ test-fast: setup system-deps
 # ruff (rules and format), mypy --strict on src/cintel, and the import-linter contracts
 # (the layers of docs/architecture.md), all configured in pyproject.toml.
 lint: setup
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts eval
+	$(BIN)/ruff format --check src tests bench scripts eval
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The real-media evaluation suite: downloads the source packages once into .cintel-eval/,
+# builds the reference sets, scores every analyzer they cover (eval/results/).
+eval: setup
+	$(BIN)/python eval/real_media.py
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -86,7 +86,9 @@ class ContentNames:
 
     def resolve(self, name: str, source: str) -> str:
         """The content id ``name`` stands for, or a ``BadInputError``."""
-        found = set(self._by_name.get(name, set()))
+        found = set(
+            self._by_name.get(name, set()) or self._by_name.get(name.replace(" ", "_"), set())
+        )
         lowered = name.lower()
         if not found and len(lowered) >= 12 and set(lowered) <= _HEX:
             found = {i for i in self._ids if i.startswith(lowered)}
