@@ -194,12 +194,27 @@ def read_references(
 ) -> list[Reference]:
     """The references one file holds (``labels`` are added to each, such as a
     ``language`` for a set of transcripts)."""
-    fmt = fmt or guess_format(path)
-    source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{source}: cannot read the reference file ({exc})") from None
+        raise BadInputError(f"{path}: cannot read the reference file ({exc})") from None
+    return parse_references(
+        text, fmt or guess_format(path), str(path), names, schema=schema, labels=labels
+    )
+
+
+def parse_references(
+    text: str,
+    fmt: str,
+    source: str,
+    names: ContentNames,
+    *,
+    schema: LabelSchema | None = None,
+    labels: Mapping[str, Any] | None = None,
+) -> list[Reference]:
+    """The references in ``text``, a reference file of format ``fmt`` called ``source``
+    (its name is the item's name for WebVTT, SRT and JSON Chapters)."""
+    path = Path(source)
     found: list[tuple[str, list[Segment], dict[str, Any]]] = []
     if fmt == "rttm":
         found = [(k, v, {}) for k, v in from_rttm(text, source=source).items()]

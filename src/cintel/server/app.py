@@ -20,6 +20,8 @@ from cintel.server import (
     annotate,
     annotate_ui,
     contents,
+    evaluation,
+    evaluation_ui,
     health,
     intake,
     problems,
@@ -36,13 +38,16 @@ from cintel.store import Store, open_store
 log = logging.getLogger(__name__)
 
 _SMALL_BODY = 1 << 20
+_REFERENCE_BODY = 24 << 20
+"""A reference file's text posted to ``/v1/eval/sets`` (long transcripts in STM)."""
 
 
 class BodyLimit:
     """ASGI middleware that answers 413 to a request body over the route's limit.
 
     Uploads may be as large as ``server.max_upload_bytes``, ``/v1/analyze``
-    bodies as large as an image or text it accepts, anything else 1 MiB. A
+    bodies as large as an image or text it accepts, a reference file 24 MiB,
+    anything else 1 MiB. A
     declared length over the limit is refused before the app sees the request;
     a chunked body is counted as it streams, and once it passes the limit the
     app's own answer (it could not read the body) is replaced by the 413.
@@ -61,6 +66,8 @@ class BodyLimit:
             return self.upload
         if path.startswith("/v1/analyze"):
             return self.analyze
+        if path == "/v1/eval/sets":
+            return _REFERENCE_BODY
         return _SMALL_BODY
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -169,10 +176,21 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (intake, contents, renditions, searching, analysis, annotate, admin, health):
+    for module in (
+        intake,
+        contents,
+        renditions,
+        searching,
+        analysis,
+        annotate,
+        evaluation,
+        admin,
+        health,
+    ):
         app.include_router(module.router)
     ui.mount(app)
     app.include_router(annotate_ui.router)
+    app.include_router(evaluation_ui.router)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app
