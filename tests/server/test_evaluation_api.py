@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 import pyloudnorm
+import pytest
 
 from cintel.config import Settings
 from cintel.model import Scope
