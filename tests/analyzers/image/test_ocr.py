@@ -262,3 +262,19 @@ def test_a_recogniser_without_a_character_list_needs_one(tmp_path: Path) -> None
     analyzer = ImageOCR({"rec_model_path": str(without_list)})
     with pytest.raises(ModelError, match="rec_keys_path"):
         analyzer.setup()
+
+
+def test_an_unsure_line_is_read_again_from_its_upright_box(ocr: ImageOCR) -> None:
+    """A quadrilateral that cuts the line askew reads it badly; the upright box reads it
+    right, and that reading (the surer) is kept. A surer first reading is kept as is."""
+    text = "markers are found at the two extreme parts"
+    image, boxes = rendered((text,), font("sans", 26), 26, True, seed=11)
+    x0, y0, x1, y1 = boxes[0]
+    askew = np.array([[x0, y0 + 14], [x1, y0 - 6], [x1, y1 - 8], [x0, y1 + 10]], float)
+    again, score = ocr.reread(image, askew, "garbled", 0.3)
+    assert again == text and score > 0.9
+    assert ocr.reread(image, askew, "kept", 0.999) == ("kept", 0.999)
+    assert ocr.reread(image, np.array([[5, 5], [5, 5], [5, 5], [5, 5]], float), "x", 0.2) == (
+        "x",
+        0.2,
+    )

@@ -9,6 +9,11 @@ larger recogniser, another script) are given as local files in the config.
 
 A picture larger than ``max_side`` is scaled down before reading, and the boxes
 are mapped back to the pixels of the picture as oriented by its EXIF data.
+
+The recogniser reads each line from the detector's quadrilateral, warped flat. On a
+photographed page a curved or shadowed line can come out of that warp garbled; a
+line read with less than ``reread_below`` confidence is read again from its plain
+upright box (a small margin around it), and the surer of the two readings is kept.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from cintel.media.images import bounded
 from cintel.model import VISUAL_KINDS, Segment
 from cintel.model_registry import files_checksum, model_registry
 
+REREAD_MARGIN = 2
+"""Pixels around a line's box when it is read again from its upright box."""
+
 MODEL = "rapidocr-ppocrv6-small"
 TEXT_LABEL = "text"
 
@@ -42,6 +50,13 @@ class OcrConfig(BaseModel):
 
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="lines the recogniser is less sure of are dropped"
+    )
+    reread_below: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="a line read less surely than this is read again from its upright box "
+        "(0 turns this off)",
     )
     single_char_confidence: float = Field(
         0.9,
@@ -248,7 +263,7 @@ class ImageOCR(Analyzer[OcrConfig, OcrOutput]):
     """
 
     name = "image.ocr"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = VISUAL_KINDS
     needs_by_kind = NEEDS_BY_KIND
     resources = Resources(cpu=1, memory_mb=1024)
@@ -268,18 +283,45 @@ class ImageOCR(Analyzer[OcrConfig, OcrOutput]):
         """The lines of one RGB picture in reading order, boxes in its own pixels."""
         scaled = bounded(image, self.config.max_side)
         bgr = np.ascontiguousarray(np.asarray(scaled.convert("RGB"))[:, :, ::-1])
-        found = self.engine(bgr)
+        # Every step named on every call: rapidocr keeps the last call's choices.
+        found = self.engine(
+            bgr, use_det=True, use_cls=self.config.angle_classification, use_rec=True
+        )
         if getattr(found, "txts", None) is None or getattr(found, "boxes", None) is None:
             return []
         scale = np.array(
             [image.width / scaled.width, image.height / scaled.height], dtype=np.float64
         )
-        lines = [
-            _line(text.strip(), score, np.asarray(corners, dtype=np.float64) * scale, image)
-            for text, score, corners in zip(found.txts, found.scores, found.boxes, strict=True)
-            if self._credible(text.strip(), float(score))
-        ]
+        lines = []
+        for text, score, corners in zip(found.txts, found.scores, found.boxes, strict=True):
+            if float(score) < self.config.reread_below:
+                text, score = self.reread(scaled, np.asarray(corners), str(text), float(score))
+            if self._credible(text.strip(), float(score)):
+                points = np.asarray(corners, dtype=np.float64) * scale
+                lines.append(_line(text.strip(), score, points, image))
         return [line for row in reading_order(lines) for line in row]
+
+    def reread(
+        self, image: Image.Image, corners: np.ndarray, text: str, score: float
+    ) -> tuple[str, float]:
+        """A line read again from its upright bounding box (``REREAD_MARGIN`` pixels
+        around it), recognition only; the surer of the two readings."""
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int) - REREAD_MARGIN
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + REREAD_MARGIN
+        box = (
+            max(0, int(x0)),
+            max(0, int(y0)),
+            min(image.width, int(x1)),
+            min(image.height, int(y1)),
+        )
+        if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+            return text, score
+        crop = np.asarray(image.crop(box).convert("RGB"))[:, :, ::-1]
+        again = self.engine(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
+        texts, scores = getattr(again, "txts", None), getattr(again, "scores", None)
+        if not texts or not scores or float(scores[0]) <= score:
+            return text, score
+        return str(texts[0]), float(scores[0])
 
     def _credible(self, text: str, score: float) -> bool:
         """Whether a recognised line is kept: sure enough, with a letter or digit in it,

@@ -47,14 +47,18 @@ def figures(names: set[str]) -> list[FigureSpec]:
     labels = sorted({n.split(":", 1)[1] for n in names if n[:3] in ("tp:", "fp:", "fn:")})
 
     def macro_f1(sums: Sums) -> np.ndarray:
+        """The mean F1 of the labels present (in the reference or the answers); in a
+        resample, a label no drawn item has is not counted, as if it were not in the set."""
         zero = np.zeros_like(sums["items"])
-        scores = []
+        total, present = np.zeros_like(zero), np.zeros_like(zero)
         for label in labels:
             tp = sums.get(f"tp:{label}", zero)
             fp = sums.get(f"fp:{label}", zero)
             fn = sums.get(f"fn:{label}", zero)
-            scores.append(np.nan_to_num(divide(2 * tp, 2 * tp + fp + fn)))
-        return np.mean(scores, axis=0) if scores else np.full_like(zero, np.nan)
+            seen = (tp + fp + fn) > 0
+            total += np.where(seen, np.nan_to_num(divide(2 * tp, 2 * tp + fp + fn)), 0.0)
+            present += seen
+        return divide(total, present)
 
     return [
         ratio("accuracy", "right", "items", higher_is_better=True),

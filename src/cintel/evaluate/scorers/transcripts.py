@@ -9,6 +9,8 @@ utterances in time order (or its ``text`` label); the hypothesis is the signal's
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,7 +74,8 @@ def _cp_edits(reference: Reference, signal: Signal, normalise: Any) -> tuple[int
         from meeteval.wer import cp_word_error_rate
     except ImportError:  # pragma: no cover - meeteval comes with the annotate extra
         return None
-    rate = cp_word_error_rate(list(ref.values()), list(hyp.values()))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        rate = cp_word_error_rate(list(ref.values()), list(hyp.values()))  # quiet: it prints
     return int(rate.errors), int(rate.length)
 
 
@@ -101,7 +104,7 @@ def score(reference: Reference, signal: Signal, params: Mapping[str, Any]) -> It
     }
     note = ""
     wanted = _language(reference.labels.get("language"))
-    if wanted:
+    if wanted and "language" in signal.value:  # a speakers signal names no language
         got = _language(signal.value.get("language"))
         counts |= {"language_right": float(got == wanted), "language_items": 1.0}
         figures["language_accuracy"] = float(got == wanted)
