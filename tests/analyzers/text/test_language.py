@@ -8,12 +8,19 @@ from functools import cache
 
 import pytest
 
-from cintel.analyzers.text.language import TextLanguage, TextLanguageOutput
+from cintel.analyzers.text.language import LanguageConfig, TextLanguage, TextLanguageOutput
+from cintel.config import LLMSettings
 from cintel.errors import BadInputError
 from cintel.model_registry import model_registry
 from cintel.testing import text_input, timed_document
 from cintel.text.document import Document
-from cintel.text.language import detect, load_language_model, prepare, to_bcp47
+from cintel.text.language import (
+    detect,
+    load_language_model,
+    prepare,
+    second_opinion_languages,
+    to_bcp47,
+)
 from tests.helpers.paths import DATA
 
 DATA = DATA / "text" / "languages.jsonl"
@@ -181,3 +188,35 @@ def test_empty_text_is_bad_input() -> None:
 def test_transcript_without_words_is_bad_input() -> None:
     with pytest.raises(BadInputError, match="no text"):
         _analyze(timed_document([]))
+
+
+# Article 1 of the Universal Declaration of Human Rights; the Yoruba without its tone
+# marks, as it is often typed.
+ZULU = (
+    "Bonke abantu bazalwa bekhululekile belingana ngesithunzi nangamalungelo. Banikwe "
+    "ingqondo nonembeza futhi kufanele baphathane ngomoya wobunye."
+)
+YORUBA = (
+    "Gbogbo eniyan ni a bi ni ominira; iyi ati eto kookan si dogba. Won ni ebun ironu ati "
+    "eri-okan, o si ye ki won maa huwa si ara won gege bi omo iya."
+)
+
+
+@pytest.mark.parametrize(("text", "code"), [(ZULU, "zu"), (YORUBA, "yo")])
+def test_the_second_opinion_names_languages_fasttext_misses(text: str, code: str) -> None:
+    alone = TextLanguage(LanguageConfig(second_opinion=False))
+    alone.setup()
+    without = alone.analyze(text_input(text)).value
+    assert isinstance(without, TextLanguageOutput)
+    assert without.language != code and without.probability < 0.5  # unsure, and wrong
+    found, _ = _analyze(text)
+    assert found.language == code and found.probability > 0.5
+
+
+def test_a_sure_fasttext_answer_is_not_second_guessed() -> None:
+    analyzer = _analyzer()
+    assert analyzer._scores(prepare(ENGLISH)) == dict(detect(ENGLISH, 5))
+    assert "zu" in second_opinion_languages() and "en" in second_opinion_languages()
+    keys = TextLanguage.key_parts(LanguageConfig(), LLMSettings())
+    assert keys and keys[0].startswith("lingua=")
+    assert TextLanguage.key_parts(LanguageConfig(second_opinion=False), LLMSettings()) == ()

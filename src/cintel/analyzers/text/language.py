@@ -9,6 +9,12 @@ piece: a lone, unsure piece between two of another language keeps their
 language, while a confident sentence in another language stands. Consecutive
 pieces of one language form a segment (on transcripts with its media times).
 
+Where fastText is unsure of a piece (its top probability under ``unsure_below``) and
+its best guess is one of Lingua's 75 languages, Lingua decides instead: fastText's
+compressed model mixes up or lacks several of them (Zulu, Xhosa, Sotho, Tswana,
+Tsonga, Shona, Ganda, Maori; Yoruba typed without tone marks), and Lingua's n-gram
+models tell them apart. Languages only fastText knows keep fastText's answer.
+
 The document language is the one with most letters weighted by confidence
 (each piece adds its letter count times its probability to the language it was
 given); its probability is the model's mean probability of it over those
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.config import LLMSettings
 from cintel.model import WORDED_KINDS, Segment
 from cintel.text.document import Document
 from cintel.text.language import (
@@ -32,6 +39,9 @@ from cintel.text.language import (
     detect_prepared,
     letters,
     prepare,
+    second_opinion,
+    second_opinion_languages,
+    second_opinion_version,
     shared_model,
 )
 
@@ -76,6 +86,14 @@ class LanguageConfig(BaseModel):
         0.5, ge=0, le=1, description="document probability below which it is not reliable"
     )
     alternatives: int = Field(3, ge=0, le=10, description="runner-up languages to list")
+    second_opinion: bool = Field(
+        True,
+        description="ask Lingua about a piece fastText is unsure of, when fastText's best "
+        "guess is one of Lingua's 75 languages (Lingua then decides among them)",
+    )
+    unsure_below: float = Field(
+        0.5, ge=0, le=1, description="fastText's top probability below which it is unsure"
+    )
 
 
 class LanguageScore(BaseModel):
@@ -208,14 +226,33 @@ class TextLanguage(Analyzer[LanguageConfig, TextLanguageOutput]):
     """
 
     name = "text.language"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = WORDED_KINDS
     needs = ("text.extract",)
     resources = Resources(cpu=1, memory_mb=256)
     models = ("fasttext-lid-176",)
 
+    @classmethod
+    def key_parts(cls, config: BaseModel, llm: LLMSettings) -> tuple[str, ...]:
+        """Lingua's version when it gives second opinions (its models are in it)."""
+        if isinstance(config, LanguageConfig) and config.second_opinion:
+            return (f"lingua={second_opinion_version() or 'absent'}:trigrams",)
+        return ()
+
     def setup(self) -> None:
         shared_model()
+        self.lingua = second_opinion_languages() if self.config.second_opinion else frozenset[str]()
+
+    def _scores(self, line: str) -> dict[str, float]:
+        """A piece's likeliest languages: fastText's, or where fastText is unsure and its
+        best guess is a language Lingua knows, Lingua's."""
+        scores = dict(detect_prepared(line, _PIECE_TOP_K))
+        best = max(scores, key=scores.__getitem__)
+        if scores[best] < self.config.unsure_below and best in self.lingua:
+            other = second_opinion(line, _PIECE_TOP_K)
+            if other:
+                return dict(other)
+        return scores
 
     def analyze(self, item: AnalysisInput) -> Result:
         config = self.config
@@ -226,7 +263,7 @@ class TextLanguage(Analyzer[LanguageConfig, TextLanguageOutput]):
             line = prepare(doc.text[offset:stop])
             count = letters(line)
             if count:
-                scores = dict(detect_prepared(line, _PIECE_TOP_K))
+                scores = self._scores(line)
                 pieces.append(_Piece(offset, stop, count, scores))
         if not pieces:
             return Result(value=self._undetermined(), model_id="fasttext-lid-176")
