@@ -219,3 +219,12 @@ def test_bootstrap_intervals_are_reproducible_and_narrow_with_more_items() -> No
 
     small, large = interval(10), interval(1000)
     assert small[1] - small[0] > large[1] - large[0]
+
+
+def test_words_are_characters_in_japanese() -> None:
+    reference = _ref(text="真っ昼間なのにキャンプ", language="ja")
+    scored = SCORERS[ReferenceTask.TRANSCRIPT].score(
+        reference, _signal({"text": "真昼間なのに キャンプ。", "language": "ja"}), {}
+    )
+    assert scored.counts["ref_words"] == 11  # characters, not one unsegmented word
+    assert scored.figures["wer"] == pytest.approx(1 / 11)

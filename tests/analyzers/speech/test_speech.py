@@ -153,3 +153,67 @@ def test_unknown_asr_backend_lists_the_known_ones() -> None:
 
     with pytest.raises(UnknownNameError, match="known ASR backends: faster-whisper"):
         Transcript({"backend": "nope"}).setup()
+
+
+SHORT_SPANISH = (  # Whisper base hears espeak's Spanish in the first two as Thai
+    "Mi hermano vive en Madrid.",
+    "El libro está en la mesa.",
+    "La casa es muy grande.",
+)
+
+
+@pytest.fixture(scope="module")
+def short_spanish(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("es")
+    return [say(text, folder / f"es{k}.wav", voice="es") for k, text in enumerate(SHORT_SPANISH)]
+
+
+def _languages(paths: list[Path], tmp: Path, **options: object) -> list[tuple[str, str]]:
+    from cintel.model import ContentMetadata
+
+    hint = options.pop("hint", None)
+    settings = Settings(data_dir=tmp, workers=1)
+    metadata = ContentMetadata(language=str(hint)) if hint else None
+    report = run_pipeline(
+        [str(p) for p in paths], _pipeline(**options), settings, metadata=metadata
+    )
+    assert report.ok, [f.message for f in report.failures]
+    with open_store(settings.store_url) as store:
+        found = {}
+        for content in store.list_contents():
+            (signal,) = store.get_signals(content.id, analyzer="speech.transcript")
+            found[Path(content.location).name] = (
+                signal.value["language"],
+                signal.value["language_source"],
+            )
+    return [found[p.name] for p in paths]
+
+
+def test_the_language_hint_settles_short_unsure_prompts(short_spanish, tmp_path: Path) -> None:
+    heard = _languages(short_spanish, tmp_path / "plain")
+    assert sum(code != "es" for code, _ in heard) >= 1, heard  # the failure this fixes
+    hinted = _languages(short_spanish, tmp_path / "hinted", hint="es")
+    assert [code for code, _ in hinted] == ["es"] * 3, hinted
+    assert {source for _, source in hinted} <= {"hint", "audio"}
+    listed = _languages(short_spanish, tmp_path / "listed", languages=["es", "ca", "it"])
+    assert listed == [("es", "config")] * 3, listed
+
+
+def test_the_transcript_text_overrules_an_unsure_wrong_language() -> None:
+    from cintel.analyzers.speech.transcript import LanguageChoice, Transcript
+    from cintel.model import Segment
+
+    spoken = [
+        Segment(start=0, end=3, label="utterance", text="Me gusta mucho la música."),
+        Segment(start=3, end=6, label="utterance", text="Vamos a la playa mañana por la tarde."),
+    ]
+    analyzer = Transcript()
+    unsure = LanguageChoice("ca", 0.41, "audio", {"ca": 0.41, "es": 0.38, "it": 0.1})
+    better = analyzer._text_language(spoken, unsure)
+    assert better is not None and (better.language, better.source) == ("es", "text")
+    assert better.probability >= 0.9
+    unheard = LanguageChoice("ca", 0.41, "audio", {"ca": 0.41, "it": 0.3})
+    assert analyzer._text_language(spoken, unheard) is None  # Whisper never heard Spanish
+    agreeing = LanguageChoice("es", 0.5, "audio", {"es": 0.5})
+    assert analyzer._text_language(spoken, agreeing) is None
+    assert analyzer._text_language(spoken[:1][:0], unsure) is None  # no text to read

@@ -70,6 +70,11 @@ class AsrBackend(Protocol):
         """Recognise the speech in ``clips`` (seconds) of 16 kHz mono float32 ``audio``."""
         ...
 
+    def detect_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
+        """Every language's probability for 16 kHz mono float32 ``audio`` (its first
+        30 s), likeliest first."""
+        ...
+
 
 class FasterWhisperBackend:
     """Whisper through faster-whisper (CTranslate2): int8 on CPU, float16 on GPU."""
@@ -93,6 +98,11 @@ class FasterWhisperBackend:
             cpu_threads=cpu_threads,
             num_workers=1,
         )
+
+    def detect_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
+        """Whisper's language probabilities for the first 30 s of ``audio``."""
+        _, _, probabilities = self.model.detect_language(audio)
+        return sorted(((str(c), float(p)) for c, p in probabilities), key=lambda x: -x[1])
 
     def transcribe(
         self, audio: np.ndarray, clips: Sequence[tuple[float, float]], options: AsrOptions

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.speech.asr import AsrOptions, AsrSegment, make_backend
-from cintel.media.pcm import INT16_SCALE, read_pcm
+from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import AUDIBLE_KINDS, Segment
 from cintel.model_registry import model_registry
+from cintel.text.language import detect_prepared, letters, prepare, primary_subtag
 
 WINDOW_S = 600.0
 SAMPLE_RATE = 16_000
@@ -39,6 +42,18 @@ class TranscriptConfig(BaseModel):
     compute_type: str = Field("int8", description="int8 on CPU; float16 or int8_float16 on GPU")
     cpu_threads: int = Field(0, ge=0, description="0: as many as the analyzer's CPU resource")
     language: str | None = Field(None, description="force a language (ISO 639-1); None detects")
+    languages: list[str] = Field(
+        default_factory=list,
+        description="the languages the content may be in (ISO 639-1): detection picks the "
+        "likeliest of these; empty: any",
+    )
+    sure_language: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Whisper's language probability below which the content's language hint "
+        "and the transcript's own text are consulted",
+    )
     beam_size: int = Field(5, ge=1, le=10)
     vocabulary: list[str] = Field(
         default_factory=list,
@@ -54,6 +69,11 @@ class TranscriptOutput(BaseModel):
 
     language: str
     language_probability: float
+    language_source: Literal["config", "audio", "hint", "text", "none"] = Field(
+        "audio",
+        description="what decided the language: the config (language or languages), "
+        "Whisper on the audio, the content's language hint, or the transcript's text",
+    )
     text: str
     utterances: int
     words: int
@@ -75,6 +95,25 @@ def _windows(speech: list[tuple[float, float]], duration: float) -> Iterator[tup
             start = cut
 
 
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The language a transcript is made in, how sure, what decided it, and Whisper's
+    probabilities for every language (when it was asked)."""
+
+    language: str | None
+    probability: float
+    source: Literal["config", "audio", "hint", "text", "none"]
+    heard: dict[str, float] = field(default_factory=dict)
+
+
+HINT_FLOOR = 0.01
+"""The least probability Whisper must give a hinted or read language for it to win."""
+TEXT_SURE = 0.9
+"""How sure fastText must be of the transcript's language to overrule Whisper's."""
+TEXT_MIN_LETTERS = 20
+"""Letters the transcript needs before its text is asked its language."""
+
+
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -89,7 +128,7 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
     """
 
     name = "speech.transcript"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad")
     models = ("whisper-base",)
@@ -128,11 +167,90 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
         prompt = self.config.initial_prompt or (
             f"Names mentioned: {hotwords}." if hotwords else None
         )
-        language = self.config.language
-        language_probability = 1.0 if language else 0.0
+        choice = self._language(item, samples, rate, speech)
+        options = AsrOptions(
+            language=choice.language,
+            beam_size=self.config.beam_size,
+            hotwords=hotwords,
+            initial_prompt=prompt,
+        )
+        utterances, words = self._transcribe(samples, rate, speech, duration, options)
+        if choice.source == "audio" and choice.probability < self.config.sure_language:
+            better = self._text_language(utterances, choice)
+            if better is not None:
+                choice = better
+                options = replace(options, language=better.language)
+                utterances, words = self._transcribe(samples, rate, speech, duration, options)
+        return Result(
+            value=TranscriptOutput(
+                language=choice.language or "und",
+                language_probability=round(choice.probability, 4),
+                language_source=choice.source,
+                text=" ".join(str(u.text) for u in utterances),
+                utterances=len(utterances),
+                words=len(words),
+                speech_s=round(sum(e - s for s, e in speech), 3),
+                duration_s=round(duration, 3),
+                model=self.model_label,
+                vocabulary=vocabulary,
+            ),
+            segments=sorted([*utterances, *words], key=lambda s: (s.start, s.label != "utterance")),
+            model_id=self.model_label,
+        )
+
+    def _language(
+        self, item: AnalysisInput, samples: PcmReader, rate: int, speech: list[tuple[float, float]]
+    ) -> LanguageChoice:
+        """The language to transcribe in: the config's; else Whisper's likeliest on the
+        first 30 s of speech (of the config's ``languages`` when it lists some); where
+        Whisper is unsure, the content's language hint when Whisper gives it a chance."""
+        if self.config.language:
+            return LanguageChoice(self.config.language, 1.0, "config")
+        if not speech:
+            return LanguageChoice(None, 0.0, "none")
+        first = int(speech[0][0] * rate)
+        audio = np.asarray(samples[first : first + 30 * rate], dtype=np.float32) / INT16_SCALE
+        ranked = self.backend.detect_language(audio)
+        heard = dict(ranked)
+        allowed = [code.split("-")[0].lower() for code in self.config.languages]
+        if allowed:
+            known = [code for code in allowed if code in heard] or allowed
+            best = max(known, key=lambda code: heard.get(code, 0.0))
+            share = heard.get(best, 0.0) / (sum(heard.get(c, 0.0) for c in known) or 1.0)
+            return LanguageChoice(best, share, "config", heard)
+        code, probability = ranked[0] if ranked else (None, 0.0)
+        hint = primary_subtag(item.content.metadata.language)
+        unsure = probability < self.config.sure_language
+        if unsure and hint and hint != code and heard.get(hint, 0.0) >= HINT_FLOOR:
+            return LanguageChoice(hint, heard[hint], "hint", heard)
+        return LanguageChoice(code, probability, "audio", heard)
+
+    def _text_language(
+        self, utterances: list[Segment], choice: LanguageChoice
+    ) -> LanguageChoice | None:
+        """Another language when the transcript's own text is surely in it (fastText at
+        ``TEXT_SURE`` or more on enough letters) and Whisper gave it a chance."""
+        text = prepare(" ".join(str(u.text) for u in utterances))
+        if letters(text) < TEXT_MIN_LETTERS:
+            return None
+        code, probability = detect_prepared(text, 1)[0]
+        if code == choice.language or probability < TEXT_SURE:
+            return None
+        if choice.heard.get(code, 0.0) < HINT_FLOOR:
+            return None
+        return LanguageChoice(code, probability, "text", choice.heard)
+
+    def _transcribe(
+        self,
+        samples: PcmReader,
+        rate: int,
+        speech: list[tuple[float, float]],
+        duration: float,
+        options: AsrOptions,
+    ) -> tuple[list[Segment], list[Segment]]:
+        """Utterances and words of the speech, window by window, in ``options.language``."""
         utterances: list[Segment] = []
         words: list[Segment] = []
-        texts: list[str] = []
         for begin, end in _windows(speech, duration):
             clips = [(max(s, begin), min(e, end)) for s, e in speech if e > begin and s < end]
             if not clips:
@@ -140,33 +258,22 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
             first, last = int(begin * rate), int(end * rate)
             audio = np.asarray(samples[first:last], dtype=np.float32) / INT16_SCALE
             heard = self.backend.transcribe(
-                audio,
-                [(s - begin, e - begin) for s, e in clips],
-                AsrOptions(
-                    language=language,
-                    beam_size=self.config.beam_size,
-                    hotwords=hotwords,
-                    initial_prompt=prompt,
-                ),
+                audio, [(s - begin, e - begin) for s, e in clips], options
             )
-            if language is None:
-                language, language_probability = heard.language, heard.language_probability
             for seg in heard.segments:
                 if not self._keep(seg):
                     continue
-                text = _clean(seg.text)
                 index = len(utterances)
                 utterances.append(
                     Segment(
                         start=round(begin + seg.start, 3),
                         end=round(begin + seg.end, 3),
                         label="utterance",
-                        text=text,
+                        text=_clean(seg.text),
                         score=round(float(np.exp(seg.avg_logprob)), 4),
                         attrs={"no_speech_prob": round(seg.no_speech_prob, 4)},
                     )
                 )
-                texts.append(text)
                 for word in seg.words:
                     words.append(
                         Segment(
@@ -178,21 +285,7 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
                             attrs={"utterance": index},
                         )
                     )
-        return Result(
-            value=TranscriptOutput(
-                language=language or "und",
-                language_probability=round(language_probability, 4),
-                text=" ".join(texts),
-                utterances=len(utterances),
-                words=len(words),
-                speech_s=round(sum(e - s for s, e in speech), 3),
-                duration_s=round(duration, 3),
-                model=self.model_label,
-                vocabulary=vocabulary,
-            ),
-            segments=sorted([*utterances, *words], key=lambda s: (s.start, s.label != "utterance")),
-            model_id=self.model_label,
-        )
+        return utterances, words
 
     def _keep(self, seg: AsrSegment) -> bool:
         """Whisper's own signs of a hallucination: likely no speech and low confidence."""

@@ -2,7 +2,8 @@
 language, and (where both sides name speakers) the concatenated minimum-permutation
 WER, cpWER, of ``meeteval``.
 
-Word and character alignments are ``jiwer``'s. The reference is the text of its
+Word and character alignments are ``jiwer``'s. In Chinese, Japanese, Thai, Lao, Khmer,
+Burmese and Tibetan a word is a character. The reference is the text of its
 utterances in time order (or its ``text`` label); the hypothesis is the signal's
 ``text``, or its utterances' text.
 """
@@ -20,6 +21,10 @@ from cintel.evaluate.normalise import normalise_transcript
 from cintel.evaluate.scorers.base import FigureSpec, ItemScore, Scorer, ratio, safe_rate
 from cintel.evaluation import Reference, ReferenceTask
 from cintel.model import Segment, Signal
+
+UNSPACED = frozenset({"ja", "zh", "yue", "th", "lo", "km", "my", "bo"})
+"""Languages written without spaces between words: their word error rate counts
+characters (what is usually reported for them as CER)."""
 
 
 def reference_text(reference: Reference) -> str:
@@ -94,6 +99,8 @@ def score(reference: Reference, signal: Signal, params: Mapping[str, Any]) -> It
         return normalise_transcript(text, language)
 
     ref, hyp = normalise(reference_text(reference)), normalise(hypothesis_text(signal))
+    if language in UNSPACED:  # words are characters where a script puts no spaces
+        ref, hyp = (" ".join(text.replace(" ", "")) for text in (ref, hyp))
     edits, words = _edits(ref, hyp)
     chars, length = _char_edits(ref, hyp)
     counts = {"word_edits": float(edits), "ref_words": float(words)}
