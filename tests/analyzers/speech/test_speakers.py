@@ -14,13 +14,22 @@ from typer.testing import CliRunner
 
 from cintel.analyzers import registry
 from cintel.analyzers.base import AnalysisInput
+from cintel.analyzers.speech.resegment import (
+    silhouette,
+    snap_boundaries,
+    viterbi_labels,
+    word_gaps,
+)
 from cintel.analyzers.speech.speakers import (
     Speakers,
     SpeakersConfig,
     SpeakersOutput,
     TurnIndex,
+    Window,
     cluster_embeddings,
     merge_turns,
+    plan_windows,
+    refine_labels,
 )
 from cintel.artifacts import Artifacts
 from cintel.cli import app
@@ -215,3 +224,74 @@ def test_config_is_checked() -> None:
         SpeakersConfig(min_speakers=3, max_speakers=2)
     with pytest.raises(ValueError):
         SpeakersConfig(window_s=1.0, hop_s=1.5)
+
+
+def _blobs(rng: np.random.Generator, sizes: list[int], spread: float = 0.25) -> np.ndarray:
+    base = np.abs(rng.standard_normal((len(sizes), 64)))
+    parts = [np.abs(base[i] + spread * rng.standard_normal((n, 64))) for i, n in enumerate(sizes)]
+    points = np.concatenate(parts)
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def test_silhouette_prefers_the_true_split() -> None:
+    emb = _blobs(np.random.default_rng(5), [20, 20])
+    truth = np.repeat([0, 1], 20)
+    shuffled = np.random.default_rng(1).permutation(truth)
+    assert silhouette(emb, truth) > 0.2 > silhouette(emb, shuffled)
+    assert silhouette(emb, np.zeros(40, dtype=int)) == 0.0
+    distance = 1.0 - emb @ emb.T
+    assert silhouette(emb, truth, distance) == pytest.approx(silhouette(emb, truth))
+
+
+def test_viterbi_ignores_one_odd_window_but_keeps_a_real_change() -> None:
+    scores = np.array([[0.8, 0.7]] * 5 + [[0.7, 0.75]] + [[0.8, 0.7]] * 4 + [[0.6, 0.9]] * 5)
+    assert viterbi_labels(scores, 0.1).tolist() == [0] * 10 + [1] * 5
+    assert viterbi_labels(scores, 0.0).tolist() == [0] * 5 + [1] + [0] * 4 + [1] * 5
+    assert viterbi_labels(np.zeros((0, 2)), 0.1).tolist() == []
+
+
+def test_boundaries_snap_to_the_pause_between_words() -> None:
+    gaps = word_gaps([(0.0, 0.5), (0.6, 1.2), (1.5, 2.0)])
+    assert gaps == [0.55, 1.35]
+    pieces = [(0.0, 1.25, 0), (1.25, 2.0, 1), (2.0, 3.0, 1)]
+    assert snap_boundaries(pieces, gaps, 0.3) == [(0.0, 1.35, 0), (1.35, 2.0, 1), (2.0, 3.0, 1)]
+    assert snap_boundaries(pieces, gaps, 0.05) == pieces  # too far to move
+    apart = [(0.0, 1.25, 0), (1.5, 2.0, 1)]  # not touching: a pause is already there
+    assert snap_boundaries(apart, gaps, 0.3) == apart
+
+
+def test_fine_windows_move_a_change_off_the_coarse_step() -> None:
+    config = SpeakersConfig(window_s=1.0, hop_s=1.0)
+    windows = plan_windows([(0.0, 9.0)], 100, 900, config, split=4)
+    assert [w.first for w in windows if w.coarse] == list(range(0, 801, 100))
+    assert [(w.first, w.last) for w in plan_windows([(0.0, 9.0)], 100, 900, config)] == [
+        (w.first, w.last) for w in windows if w.coarse
+    ]
+    # two voices; the change falls at the 14th fine window, between coarse windows 3 and 4
+    rng = np.random.default_rng(2)
+    voices = _blobs(rng, [1, 1], spread=0)
+    emb = np.stack([voices[0 if i < 14 else 1] for i in range(len(windows))])
+    emb = emb + 0.01 * rng.standard_normal(emb.shape)
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    coarse = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    refined = refine_labels(windows, emb, coarse, 0.05)
+    assert refined.tolist() == [0] * 14 + [1] * (len(windows) - 14)
+    assert refine_labels([Window(0, 0, 10, False)], emb[:1], np.zeros(0, int), 0.1).tolist() == [0]
+
+
+def test_silhouette_joins_a_speaker_that_the_threshold_split() -> None:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    rng = np.random.default_rng(4)
+    base = np.abs(rng.standard_normal((2, 64)))
+    mood = np.abs(base[0] + 0.5 * rng.standard_normal(64))  # the first voice, another mood
+
+    def blob(center: np.ndarray, n: int) -> np.ndarray:
+        points = np.abs(center + 0.15 * rng.standard_normal((n, 64)))
+        return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    emb = np.concatenate([blob(base[0], 20), blob(mood, 20), blob(base[1], 30)])
+    cut = fcluster(linkage(emb, method="average", metric="cosine"), 0.05, criterion="distance")
+    assert sum(n >= 3 for n in np.bincount(cut)) == 3  # the threshold alone finds three
+    labels = cluster_embeddings(emb, SpeakersConfig(threshold=0.05), 3)
+    assert labels.tolist() == [0] * 40 + [1] * 30

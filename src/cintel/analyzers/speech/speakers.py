@@ -4,9 +4,12 @@ Speaker embeddings (Resemblyzer's GE2E d-vector encoder, a 3-layer LSTM over
 40-band mel frames, weights shipped inside the ``resemblyzer`` wheel) are taken
 over sliding windows inside the speech regions of ``audio.vad``, read from the
 16 kHz decode one batch of windows at a time, so memory stays bounded on long
-programmes. The windows are clustered, their labels smoothed and merged into
-turns, and every transcript word and utterance is given the speaker whose turn
-covers it.
+programmes. The windows are clustered (the threshold tells one speaker from several,
+the silhouette how many), their labels smoothed; windows at a finer step are then
+re-labelled against the speakers' centroids by a Viterbi pass, so changes of speaker
+fall at that finer step, and each change moves to the nearest pause between words.
+The spans are merged into turns, and every transcript word and utterance is given
+the speaker whose turn covers it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.analyzers.speech.resegment import (
+    silhouette,
+    snap_boundaries,
+    viterbi_labels,
+    word_gaps,
+)
 from cintel.errors import BadInputError, MissingDependencyError
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import AUDIBLE_KINDS, Segment
@@ -67,6 +76,28 @@ class SpeakersConfig(BaseModel):
     )
     smooth: int = Field(3, ge=1, le=15, description="majority filter over windows (odd width)")
     max_gap_s: float = Field(0.5, ge=0, description="same-speaker turns closer than this merge")
+    silhouette_tolerance: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="once the threshold finds several speakers: the fewest whose silhouette "
+        "is within this of the best cut's",
+    )
+    refine_hop_s: float = Field(
+        0.25,
+        ge=0,
+        le=6.0,
+        description="step of the extra windows that place turn boundaries (0: boundaries "
+        "halfway between the clustered windows); rounded to divide hop_s",
+    )
+    switch_penalty: float = Field(
+        0.08,
+        ge=0,
+        description="cosine similarity a change of speaker must gain in the refining pass",
+    )
+    snap_s: float = Field(
+        0.3, ge=0, description="a change of speaker moves up to this far to a pause between words"
+    )
     device: str = Field("cpu", description="cpu or cuda")
     cpu_threads: int = Field(0, ge=0, description="0: as many as the analyzer's CPU resource")
     batch_size: int = Field(32, ge=1, le=1024, description="windows per encoder call")
@@ -111,6 +142,7 @@ class Window:
     region: int
     first: int
     last: int
+    coarse: bool = True  # one of the windows that are clustered (the rest only refine turns)
 
     def center_s(self, rate: int) -> float:
         return (self.first + self.last) / 2 / rate
@@ -154,9 +186,17 @@ def mel_frames(audio: np.ndarray) -> np.ndarray:
 
 
 def plan_windows(
-    regions: Sequence[tuple[float, float]], rate: int, n_samples: int, config: SpeakersConfig
+    regions: Sequence[tuple[float, float]],
+    rate: int,
+    n_samples: int,
+    config: SpeakersConfig,
+    split: int = 1,
 ) -> list[Window]:
-    """Evenly spaced windows covering each speech region; one window for a short region."""
+    """Evenly spaced windows covering each speech region; one window for a short region.
+
+    With ``split`` > 1, ``split - 1`` more windows lie evenly between each pair of
+    clustered (``coarse``) ones, for placing turn boundaries more finely.
+    """
     size, hop = round(config.window_s * rate), round(config.hop_s * rate)
     shortest = round(config.min_window_s * rate)
     out: list[Window] = []
@@ -168,9 +208,9 @@ def plan_windows(
         if length <= size:
             out.append(Window(index, first, last))
             continue
-        count = int(np.ceil((length - size) / hop)) + 1
-        for begin in np.linspace(first, last - size, count).round().astype(int):
-            out.append(Window(index, int(begin), int(begin) + size))
+        count = (int(np.ceil((length - size) / hop))) * split + 1
+        for k, begin in enumerate(np.linspace(first, last - size, count).round().astype(int)):
+            out.append(Window(index, int(begin), int(begin) + size, k % split == 0))
     return out
 
 
@@ -194,13 +234,9 @@ def _centroids(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
     return ids, _normalise(np.stack([emb[labels == i].mean(axis=0) for i in ids]))
 
 
-def _agglomerative(emb: np.ndarray, config: SpeakersConfig, min_size: int) -> np.ndarray:
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    tree = linkage(emb, method="average", metric="cosine")
-    if config.num_speakers:
-        return np.asarray(fcluster(tree, config.num_speakers, criterion="maxclust"))
-    labels = np.asarray(fcluster(tree, config.threshold, criterion="distance"))
+def _fold_small(emb: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Clusters of fewer than ``min_size`` windows folded into the nearest big one."""
+    labels = labels.copy()
     sizes = Counter(labels.tolist())
     big = [c for c, n in sizes.items() if n >= min_size]
     small = [c for c, n in sizes.items() if n < min_size]
@@ -211,11 +247,42 @@ def _agglomerative(emb: np.ndarray, config: SpeakersConfig, min_size: int) -> np
         for c in small:
             mask = labels == c
             labels[mask] = ids[np.argmax(emb[mask] @ centres.T, axis=1)]
-    count = len(np.unique(labels))
-    bound = min(max(count, config.min_speakers), config.max_speakers, len(emb))
-    if bound != count:
-        labels = np.asarray(fcluster(tree, bound, criterion="maxclust"))
     return labels
+
+
+MAX_CUTS = 40  # tree cuts tried when the silhouette picks the speaker count
+
+
+def _agglomerative(emb: np.ndarray, config: SpeakersConfig, min_size: int) -> np.ndarray:
+    """Average-linkage clusters: the threshold tells one speaker from several, and among
+    the tree's cuts (small clusters folded) the fewest speakers whose silhouette is within
+    ``silhouette_tolerance`` of the best cut's gives how many."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(emb, method="average", metric="cosine")
+    if config.num_speakers:
+        return np.asarray(fcluster(tree, config.num_speakers, criterion="maxclust"))
+    raw = np.asarray(fcluster(tree, config.threshold, criterion="distance"))
+    labels = _fold_small(emb, raw, min_size)
+    count = len(np.unique(labels))
+    low, high = config.min_speakers, min(config.max_speakers, len(emb))
+    if count <= 1 and low <= 1:
+        return labels
+    found: dict[int, tuple[float, np.ndarray]] = {}
+    distance = (1.0 - emb @ emb.T).astype(np.float32)
+    for cut in range(2, min(max(len(np.unique(raw)), low), MAX_CUTS, len(emb)) + 1):
+        folded = _fold_small(emb, np.asarray(fcluster(tree, cut, criterion="maxclust")), min_size)
+        k = len(np.unique(folded))
+        if low <= k <= high and k not in found:
+            found[k] = (silhouette(emb, folded, distance), folded)
+    if not found:
+        bound = min(max(count, low), high)
+        return np.asarray(fcluster(tree, bound, criterion="maxclust"))
+    best = max(score for score, _ in found.values())
+    fewest = min(
+        k for k, (score, _) in found.items() if score >= best - config.silhouette_tolerance
+    )
+    return found[fewest][1]
 
 
 def _spectral(emb: np.ndarray, config: SpeakersConfig) -> np.ndarray:
@@ -291,6 +358,33 @@ def smooth_labels(labels: np.ndarray, windows: Sequence[Window], width: int) -> 
             best, count = votes.most_common(1)[0]
             if count > votes[int(run[i])]:
                 out[start + i] = best
+        start = stop
+    return out
+
+
+def refine_labels(
+    windows: Sequence[Window], emb: np.ndarray, coarse_labels: np.ndarray, penalty: float
+) -> np.ndarray:
+    """A speaker for every window, coarse and fine: each region's windows re-labelled
+    by a Viterbi pass over their cosine similarity to the centroids of the clustered
+    (coarse) windows, a change of speaker costing ``penalty``.
+
+    This places the changes of speaker to the fine windows' step instead of the coarse
+    one, and lets a short turn that the majority filter smoothed away come back when its
+    windows are clearly nearer another speaker.
+    """
+    coarse = np.array([w.coarse for w in windows], dtype=bool)
+    if len(windows) == 0 or not coarse.any():
+        return np.zeros(len(windows), dtype=int)
+    ids, centres = _centroids(emb[coarse], coarse_labels)
+    scores = emb @ centres.T
+    out = np.zeros(len(windows), dtype=int)
+    start = 0
+    while start < len(windows):
+        stop = start
+        while stop < len(windows) and windows[stop].region == windows[start].region:
+            stop += 1
+        out[start:stop] = ids[viterbi_labels(scores[start:stop], penalty)]
         start = stop
     return out
 
@@ -383,18 +477,23 @@ class Speakers(Analyzer[SpeakersConfig, SpeakersOutput]):
     Method: Resemblyzer d-vectors (GE2E LSTM, from its wheel, on CPU) over 1.5 s windows
     every 0.75 s inside the speech regions of ``audio.vad``, read from the 16 kHz decode a
     batch at a time; agglomerative clustering (average linkage, cosine distance cut at
-    ``threshold``, clusters with under ``min_speaker_s`` of speech folded into the nearest)
-    or, with ``method="spectral"``, spectral clustering of mean-removed embeddings with the
+    ``threshold``, clusters with under ``min_speaker_s`` of speech folded into the nearest;
+    when that finds several speakers, the tree cut with the fewest speakers whose
+    silhouette is within ``silhouette_tolerance`` of the best cut's) or, with
+    ``method="spectral"``, spectral clustering of mean-removed embeddings with the
     eigengap choosing the count once the threshold has found more than one speaker; always
     within ``min_speakers`` to ``max_speakers``, or exactly ``num_speakers`` when given;
-    then a majority filter over the window labels;
+    then a majority filter over the window labels; then windows every ``refine_hop_s``
+    (0.25 s) re-labelled by a Viterbi pass over their similarity to the speakers'
+    centroids (``switch_penalty`` per change), and each change of speaker moved up to
+    ``snap_s`` to the middle of the nearest pause between transcript words;
     turns labelled S1..Sn in order of first appearance. Each word of ``speech.transcript``
     gets the speaker whose turn overlaps it most (or the nearest turn), each utterance the
     speaker of most of its words.
     """
 
     name = "speech.speakers"
-    version = "1.0.0"
+    version = "1.1.0"
     kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad", "speech.transcript")
     models = (MODEL,)
@@ -439,11 +538,26 @@ class Speakers(Analyzer[SpeakersConfig, SpeakersOutput]):
         samples, rate = read_pcm(item.artifact_store().local_path(decoded["artifact"]))
         if rate != SAMPLE_RATE:
             raise BadInputError(f"speech.speakers expects 16 kHz PCM, got {rate} Hz")
-        windows = plan_windows(regions, rate, len(samples), config)
+        split = 1
+        if config.refine_hop_s > 0:
+            split = max(1, round(config.hop_s / config.refine_hop_s))
+        windows = plan_windows(regions, rate, len(samples), config, split)
         emb = self.embed(samples, windows)
         min_size = max(1, int(np.ceil((config.min_speaker_s - config.window_s) / config.hop_s)) + 1)
-        labels = smooth_labels(cluster_embeddings(emb, config, min_size), windows, config.smooth)
+        coarse = np.array([w.coarse for w in windows], dtype=bool)
+        clustered = [w for w in windows if w.coarse]
+        labels = smooth_labels(
+            cluster_embeddings(emb[coarse] if len(windows) else emb, config, min_size),
+            clustered,
+            config.smooth,
+        )
+        if split > 1:
+            labels = refine_labels(windows, emb, labels, config.switch_penalty)
+        else:
+            windows = clustered
         pieces = speech_pieces(regions, windows, labels, rate)
+        spoken = [(w.start, w.end) for w in transcript if w.label == "word"]
+        pieces = snap_boundaries(pieces, word_gaps(spoken), config.snap_s)
         merged = merge_turns(pieces, config.max_gap_s)
         # S1..Sn by first appearance in the turns
         names: dict[int, str] = {}
