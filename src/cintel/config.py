@@ -94,6 +94,23 @@ class LLMSettings(BaseSettings):
         return f"llm:openai-compatible:{self.model}:{self.structured}"
 
 
+class ComputePrices(BaseSettings):
+    """What an hour of compute costs, so ``cintel stats`` and ``cintel plan --estimate``
+    can put a price on CPU and GPU seconds next to the LLM tokens' (env
+    ``CINTEL_COMPUTE_CPU_HOUR_USD``, ``CINTEL_COMPUTE_GPU_HOUR_USD``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CINTEL_COMPUTE_", extra="ignore")
+
+    cpu_hour_usd: float = Field(
+        0.0, ge=0, description="price of one CPU core for an hour (a cloud vCPU: about 0.02-0.05)"
+    )
+    gpu_hour_usd: float = Field(0.0, ge=0, description="price of one GPU for an hour")
+
+    def of(self, cpu_s: float, gpu_s: float) -> float:
+        """The price of ``cpu_s`` CPU seconds and ``gpu_s`` GPU seconds."""
+        return cpu_s / 3600 * self.cpu_hour_usd + gpu_s / 3600 * self.gpu_hour_usd
+
+
 class ServerSettings(BaseSettings):
     """``cintel serve``: where it listens and what it accepts."""
 
@@ -224,6 +241,7 @@ class Settings(BaseSettings):
     )
     limits: Limits = Field(default_factory=Limits)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    compute: ComputePrices = Field(default_factory=ComputePrices)
     server: ServerSettings = Field(default_factory=ServerSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)

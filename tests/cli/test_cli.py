@@ -137,3 +137,35 @@ def test_show_escapes_control_characters_and_markup_in_metadata(tmp_path: Path) 
     assert code == 0
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     assert "\\x1b[2J" in out and "\\u202e" in out and "[bold]x[/bold]" in out
+
+
+def test_cost_per_media_hour_and_an_estimate_from_measured_rates(
+    tmp_path: Path, corpus: Path
+) -> None:
+    code, out = cli(tmp_path, "run", str(corpus / "tone.wav"), "--pipeline", "audio", "--json")
+    assert code == 0, out
+    code, out = cli(tmp_path, "stats", "--cpu-hour-usd", "3600", "--json")
+    stats = json.loads(out)
+    assert stats["media_s"] == pytest.approx(0.5, abs=0.01)  # the tone's duration
+    assert stats["prices"]["cpu_hour_usd"] == 3600
+    rows = {a["analyzer"]: a for a in stats["analyzers"]}
+    decode = rows["audio.decode"]
+    assert decode["media_s"] == pytest.approx(0.5, abs=0.01)
+    assert decode["per_media_hour"]["cpu_s"] == pytest.approx(decode["cpu_s"] / (0.5 / 3600), 0.05)
+    assert decode["total_cost_usd"] == pytest.approx(decode["cpu_s"])  # $1 per CPU second
+    total_cpu = sum(a["cpu_s"] for a in stats["analyzers"])
+    assert stats["per_media_hour"]["cpu_s"] == pytest.approx(total_cpu / (0.5 / 3600), 0.05)
+
+    longer = tmp_path / "new"
+    longer.mkdir()
+    write_wav(longer / "long.wav", 2.0)
+    code, out = cli(tmp_path, "plan", str(longer), "--pipeline", "audio", "--estimate", "--json")
+    assert code == 0, out
+    predicted = json.loads(out)["estimate"]
+    assert predicted["media_s"] == pytest.approx(2.0, abs=0.01)
+    by = {a["analyzer"]: a for a in predicted["analyzers"]}
+    assert by["audio.decode"]["basis"] == "media_s"
+    assert by["audio.decode"]["cpu_s"] == pytest.approx(decode["cpu_s"] * 4, 0.05)  # 4x longer
+    assert predicted["unknown"] == []
+    code, out = cli(tmp_path, "plan", str(longer), "--pipeline", "podcast", "--estimate")
+    assert code == 0 and "not measured yet" in out and "speech.transcript" in out

@@ -880,3 +880,20 @@ def test_migrations_give_the_declared_schema(store: Store) -> None:
         for table in store_schema.metadata.sorted_tables
     }
     assert _index_names(engine) == declared_indexes
+
+
+def test_totals_know_the_seconds_of_media_they_cover(store: Store) -> None:
+    one, two, text = (make_content(k).id for k in (1, 2, 3))
+    store.put_signals(
+        [
+            make_signal(one, analyzer="media.probe", value={"duration_s": 90.0}),
+            make_signal(two, analyzer="media.probe", value={"duration_s": 30.5}),
+            make_signal(one, analyzer="speech.transcript", cpu_s=9.0),
+            make_signal(two, analyzer="speech.transcript", cpu_s=3.0),
+            make_signal(text, analyzer="text.stats", cpu_s=0.1),  # no duration: no media
+        ]
+    )
+    totals = {t.analyzer: t for t in store.totals()}
+    assert totals["speech.transcript"].media_s == pytest.approx(120.5)
+    assert totals["media.probe"].media_s == pytest.approx(120.5)
+    assert totals["text.stats"].media_s == 0.0

@@ -25,6 +25,7 @@ from cintel.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from cintel.usecases.estimate import Estimate
     from cintel.usecases.planning import PlanReport
     from cintel.usecases.run import RunReport
 
@@ -78,7 +79,18 @@ def run(
 
 
 def _print_run(report: RunReport) -> None:
-    columns = ("total", "cached", "computed", "failed", "blocked", "skipped", "elsewhere")
+    """The per-analyzer counts, narrow enough for 80 columns: the blocked, skipped and
+    elsewhere columns appear only when some analyzer has such tasks."""
+    rare = [
+        (header, field)
+        for header, field in (
+            ("blocked", "blocked"),
+            ("skipped", "skipped"),
+            ("remote", "elsewhere"),
+        )
+        if any(getattr(c, field) for c in report.counts.values())
+    ]
+    columns = ("total", "cached", "done", "failed", *(h for h, _ in rare))
     counts = table(
         "analyzer",
         *columns,
@@ -92,9 +104,7 @@ def _print_run(report: RunReport) -> None:
             str(c.cached),
             str(c.computed),
             str(c.failed),
-            str(c.blocked),
-            str(c.skipped),
-            str(c.elsewhere),
+            *(str(getattr(c, field)) for _, field in rare),
         )
     out.print(counts)
     out.print(
@@ -127,13 +137,23 @@ def plan(
     data_dir: DataDirOpt = None,
     force: Annotated[list[str] | None, typer.Option("--force")] = None,
     tenant: TenantOpt = "default",
+    with_estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="predict time and cost from the measured rates"),
+    ] = False,
+    workers: WorkersOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show what would run and what is cached; nothing is executed or written."""
     from cintel.usecases.planning import plan_run
 
     report = plan_run(
-        inputs, pipeline, load_settings(store, data_dir), force=force or [], tenant=tenant
+        inputs,
+        pipeline,
+        load_settings(store, data_dir, workers=workers),
+        force=force or [],
+        tenant=tenant,
+        with_estimate=with_estimate,
     )
     if as_json:
         print_json(report.as_dict())
@@ -154,6 +174,8 @@ def _print_plan(report: PlanReport) -> None:
     for name, row in report.counts.items():
         counts.add_row(name, str(row["total"]), str(row["cached"]), str(row["todo"]))
     out.print(counts)
+    if report.estimate is not None:
+        _print_estimate(report.estimate)
     for content in report.unmatched:
         out.print(
             f"[yellow]no analyzer of {report.pipeline} takes {content.kind.value}[/yellow]: "
@@ -161,3 +183,28 @@ def _print_plan(report: PlanReport) -> None:
         )
     for failure in report.failures:
         out.print(f"[red]{failure.category}[/red]: {failure.message}", highlight=False)
+
+
+def _print_estimate(found: Estimate) -> None:
+    """The predicted cost per analyzer and in all."""
+    numbers = ("tasks", "media h", "cpu s", "wall s", "$")
+    grid = table("analyzer", *numbers, "basis", title="estimate", right=numbers)
+    for a in found.analyzers:
+        known = a.basis != "unknown"
+        grid.add_row(
+            a.analyzer,
+            str(a.tasks),
+            f"{a.media_s / 3600:.2f}",
+            f"{a.cpu_s:.0f}" if known else "?",
+            f"{a.wall_s:.0f}" if known else "?",
+            f"{found.prices.of(a.cpu_s, a.gpu_s) + a.llm_usd:.4f}" if known else "?",
+            {"media_s": "per media s", "item": "per item"}.get(a.basis, "not measured"),
+        )
+    out.print(grid)
+    minutes = found.wall_s / 60
+    out.print(
+        f"about {minutes:.1f} min on {found.workers} workers, {found.cpu_s / 3600:.2f} CPU h, "
+        f"${found.cost_usd:.4f}"
+        + (f"; not measured yet: {', '.join(found.unknown)}" if found.unknown else ""),
+        highlight=False,
+    )

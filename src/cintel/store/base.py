@@ -47,6 +47,9 @@ class AnalyzerTotals:
     tokens_in: int
     tokens_out: int
     cost_usd: float
+    media_s: float = 0.0
+    """Seconds of media those signals cover (contents' durations from ``media.probe``;
+    0 for pictures and text)."""
 
 
 @dataclass(frozen=True)

@@ -610,17 +610,35 @@ class SqlStore(Store):
 
     def totals(self, run_id: str | None = None) -> list[AnalyzerTotals]:
         c = schema.signals.c
-        query = sa.select(
-            c.analyzer,
-            c.version,
-            sa.func.count().label("n"),
-            sa.func.sum(c.wall_s),
-            sa.func.sum(c.cpu_s),
-            sa.func.sum(c.gpu_s),
-            sa.func.sum(c.tokens_in),
-            sa.func.sum(c.tokens_out),
-            sa.func.sum(c.cost_usd),
-        ).group_by(c.analyzer, c.version)
+        # Each content's duration, from its media.probe signal (the longest if several).
+        probe = schema.signals.alias("probe")
+        durations = (
+            sa.select(
+                probe.c.content_id,
+                sa.func.max(probe.c.value["duration_s"].as_float()).label("duration_s"),
+            )
+            .where(probe.c.analyzer == "media.probe")
+            .group_by(probe.c.content_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                c.analyzer,
+                c.version,
+                sa.func.count().label("n"),
+                sa.func.sum(c.wall_s),
+                sa.func.sum(c.cpu_s),
+                sa.func.sum(c.gpu_s),
+                sa.func.sum(c.tokens_in),
+                sa.func.sum(c.tokens_out),
+                sa.func.sum(c.cost_usd),
+                sa.func.sum(durations.c.duration_s),
+            )
+            .select_from(
+                schema.signals.outerjoin(durations, durations.c.content_id == c.content_id)
+            )
+            .group_by(c.analyzer, c.version)
+        )
         if run_id:
             query = query.where(c.run_id == run_id)
         with self.engine.connect() as conn:
@@ -635,6 +653,7 @@ class SqlStore(Store):
                     tokens_in=int(r[6] or 0),
                     tokens_out=int(r[7] or 0),
                     cost_usd=float(r[8] or 0),
+                    media_s=float(r[9] or 0),
                 )
                 for r in conn.execute(query.order_by(c.analyzer, c.version))
             ]

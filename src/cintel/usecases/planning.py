@@ -11,6 +11,7 @@ from cintel.config import Settings
 from cintel.model import Content, Failure
 from cintel.pipeline import Pipeline, load_pipeline
 from cintel.store import Store, open_store
+from cintel.usecases.estimate import Estimate, estimate
 from cintel.usecases.run import ingest_and_plan
 
 
@@ -26,10 +27,12 @@ class PlanReport:
     todo: int
     unmatched: list[Content] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    estimate: Estimate | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (``cintel plan --json``)."""
         return {
+            **({"estimate": self.estimate.as_dict()} if self.estimate else {}),
             "pipeline": self.pipeline,
             "contents": self.contents,
             "new_contents": self.new_contents,
@@ -47,8 +50,10 @@ def plan_run(
     store: Store | None = None,
     force: Sequence[str] = (),
     tenant: str = "default",
+    with_estimate: bool = False,
 ) -> PlanReport:
-    """Ingest ``inputs`` without recording them and plan ``pipeline`` over them.
+    """Ingest ``inputs`` without recording them and plan ``pipeline`` over them; with
+    ``with_estimate``, predict the run's time and cost from the store's measured rates.
 
     The pipeline is loaded before the store is opened, so an unknown one is reported
     without touching the store.
@@ -61,6 +66,9 @@ def plan_run(
         contents, failures, new, the_plan = ingest_and_plan(
             store, inputs, spec, settings, force, tenant, record=False
         )
+        predicted = (
+            estimate(the_plan, store, settings.workers, settings.compute) if with_estimate else None
+        )
     finally:
         if own_store:
             store.close()
@@ -72,4 +80,5 @@ def plan_run(
         todo=len(the_plan.todo),
         unmatched=list(the_plan.unmatched),
         failures=failures,
+        estimate=predicted,
     )

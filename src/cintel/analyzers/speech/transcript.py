@@ -54,7 +54,20 @@ class TranscriptConfig(BaseModel):
         description="Whisper's language probability below which the content's language hint "
         "and the transcript's own text are consulted",
     )
-    beam_size: int = Field(5, ge=1, le=10)
+    beam_size: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="1 decodes greedily: as accurate as beam 5 on the real-media suite, "
+        "batched, at half the time",
+    )
+    batch_size: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="pieces of speech (up to 30 s each, cut at pauses) decoded together by "
+        "faster-whisper's batched pipeline; 1 decodes them one after another",
+    )
     vocabulary: list[str] = Field(
         default_factory=list,
         description="names and terms to favour (also the content's 'vocabulary' metadata)",
@@ -128,7 +141,7 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
     """
 
     name = "speech.transcript"
-    version = "1.1.0"
+    version = "1.2.0"
     kinds = AUDIBLE_KINDS
     needs = ("audio.decode", "audio.vad")
     models = ("whisper-base",)
@@ -173,6 +186,7 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
             beam_size=self.config.beam_size,
             hotwords=hotwords,
             initial_prompt=prompt,
+            batch_size=self.config.batch_size,
         )
         utterances, words = self._transcribe(samples, rate, speech, duration, options)
         if choice.source == "audio" and choice.probability < self.config.sure_language:
