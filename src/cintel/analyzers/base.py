@@ -174,6 +174,15 @@ class Analyzer(ABC, Generic[ConfigT, OutputT]):
         return bool(cls.prompts) and getattr(config, "llm", "auto") != "off"
 
     @classmethod
+    def resources_for(cls, config: dict[str, Any]) -> Resources:
+        """What one call takes with ``config``: the declared resources, and a whole GPU
+        where the config asks for ``device = "cuda"`` (so the Ray runner places the
+        analyzer on a GPU worker; ``auto`` uses one only where the worker has it)."""
+        if config.get("device") == "cuda" and not cls.resources.gpu:
+            return cls.resources.model_copy(update={"gpu": 1.0})
+        return cls.resources
+
+    @classmethod
     def key_parts(cls, config: BaseModel, llm: LLMSettings) -> tuple[str, ...]:
         """What besides models goes into the result key: for LLM-backed analyzers the
         prompt hashes and the LLM's identity, so a new prompt or model recomputes."""

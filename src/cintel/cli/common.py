@@ -21,10 +21,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cintel.config import Settings
 from cintel.errors import CintelError
 
 if TYPE_CHECKING:
+    from cintel.config import Settings
     from cintel.model import Content, Signal
     from cintel.store import Store
 
@@ -68,6 +68,8 @@ def printable(text: object) -> str:
 
 def load_settings(store: str | None = None, data_dir: Path | None = None, **extra: Any) -> Settings:
     """The settings, with the options given on the command line (those not None) on top."""
+    from cintel.config import Settings  # pydantic-settings: 0.15 s, not paid by --help
+
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if store:
         overrides["store"] = store

@@ -17,8 +17,13 @@ from cintel.digests import canonical_json, sha256_text
 
 
 def config_hash(config: BaseModel) -> str:
-    """Hash of an analyzer config's JSON form."""
-    return sha256_text(canonical_json(config.model_dump(mode="json")))
+    """Hash of an analyzer config's JSON form, placement fields left out."""
+    placement = {
+        name
+        for name, field in type(config).model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("placement")
+    }
+    return sha256_text(canonical_json(config.model_dump(mode="json", exclude=placement)))
 
 
 def result_key(

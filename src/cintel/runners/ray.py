@@ -42,7 +42,7 @@ class RayExecutor(Executor):
         self._by_ref: dict[Any, Any] = {}
 
     def submit(self, batch: Batch) -> object:
-        res = batch.analyzer.resources
+        res = batch.analyzer.resources_for(batch.config)
         options: dict[str, Any] = {"num_cpus": res.cpu, "max_retries": 0}
         if res.gpu:
             options["num_gpus"] = res.gpu

@@ -9,8 +9,6 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine, Row
 
@@ -100,6 +98,9 @@ class SqlStore(Store):
             if self.current_revision() == schema.HEAD_REVISION:
                 return
             with self.engine.begin() as conn, self._migration_lock(conn):
+                from alembic import command  # 0.2 s: imported only to migrate
+                from alembic.config import Config as AlembicConfig
+
                 cfg = AlembicConfig()
                 location = resources.files("cintel.store") / "migrations"
                 cfg.set_main_option("script_location", str(location))

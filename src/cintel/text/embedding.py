@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from cintel.devices import onnx_providers
 from cintel.errors import MissingDependencyError
 from cintel.model_registry import model_registry
 
@@ -57,7 +58,7 @@ class Encoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(
-            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            str(folder / "model.onnx"), options, providers=onnx_providers()
         )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dimensions = DIMENSIONS

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.ndimage import median_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
+from cintel.media.filters import median_filter
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import AUDIBLE_KINDS, Segment
 

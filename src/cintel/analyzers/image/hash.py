@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.fft import dctn
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.image.pictures import NEEDS_BY_KIND, is_video, load_frames
+from cintel.media.filters import dctn
 from cintel.media.images import flatten
 from cintel.model import VISUAL_KINDS
 

@@ -32,6 +32,7 @@ from cintel.analyzers.image.pictures import (
     is_video,
     load_frames,
 )
+from cintel.devices import onnx_providers
 from cintel.errors import MissingDependencyError, ModelError
 from cintel.model import VISUAL_KINDS, Segment
 from cintel.model_registry import files_checksum, model_registry
@@ -100,7 +101,7 @@ def open_session(path: Path, threads: int) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 4
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(path), options, providers=onnx_providers())
 
 
 def prepare(image: Image.Image) -> np.ndarray:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.image.pictures import NEEDS_BY_KIND, is_video, load_frames
+from cintel.devices import onnx_providers
 from cintel.errors import MissingDependencyError, ModelError
 from cintel.media.images import bounded
 from cintel.model import VISUAL_KINDS, Segment
@@ -178,7 +179,7 @@ def _require_character_list(rec: Path, threads: int) -> None:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 4
-    session = onnxruntime.InferenceSession(str(rec), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(rec), options, providers=onnx_providers())
     if "character" not in session.get_modelmeta().custom_metadata_map:
         raise ModelError(
             f"the recognition model {rec} carries no character list; give its dictionary "

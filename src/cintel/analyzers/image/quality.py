@@ -30,7 +30,6 @@ from fractions import Fraction
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from scipy.ndimage import laplace, minimum_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.image.pictures import (
@@ -39,6 +38,7 @@ from cintel.analyzers.image.pictures import (
     is_video,
     load_frames,
 )
+from cintel.media.filters import laplace, minimum_filter
 from cintel.media.images import bounded, flatten
 from cintel.model import VISUAL_KINDS, Segment
 

@@ -33,6 +33,7 @@ from cintel.analyzers.speech.resegment import (
     viterbi_labels,
     word_gaps,
 )
+from cintel.devices import PLACEMENT, torch_device
 from cintel.errors import BadInputError, MissingDependencyError
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import AUDIBLE_KINDS, Segment
@@ -98,8 +99,17 @@ class SpeakersConfig(BaseModel):
     snap_s: float = Field(
         0.3, ge=0, description="a change of speaker moves up to this far to a pause between words"
     )
-    device: str = Field("cpu", description="cpu or cuda")
-    cpu_threads: int = Field(0, ge=0, description="0: as many as the analyzer's CPU resource")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="auto: an NVIDIA GPU where PyTorch sees one, else the CPU",
+        json_schema_extra=PLACEMENT,
+    )
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="0: as many as the analyzer's CPU resource",
+        json_schema_extra=PLACEMENT,
+    )
     batch_size: int = Field(32, ge=1, le=1024, description="windows per encoder call")
 
     @model_validator(mode="after")
@@ -508,7 +518,8 @@ class Speakers(Analyzer[SpeakersConfig, SpeakersOutput]):
         self.torch = torch
         encoder = voice_encoder_class()
         path = model_registry.get(MODEL).locate()
-        self.encoder = encoder(device=self.config.device, verbose=False, weights_fpath=path)
+        device = torch_device(self.config.device)
+        self.encoder = encoder(device=device, verbose=False, weights_fpath=path)
         # first calls load librosa's lazy modules and warm the LSTM: pay that here, once
         self.embed(np.zeros(SAMPLE_RATE, dtype=np.int16), [Window(0, 0, SAMPLE_RATE)])
 

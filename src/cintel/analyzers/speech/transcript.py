@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.speech.asr import AsrOptions, AsrSegment, make_backend
+from cintel.devices import PLACEMENT, compute_type_for, ctranslate2_device
 from cintel.media.pcm import INT16_SCALE, PcmReader, read_pcm
 from cintel.model import AUDIBLE_KINDS, Segment
 from cintel.model_registry import model_registry
@@ -38,9 +39,20 @@ class TranscriptConfig(BaseModel):
     model_path: str | None = Field(
         None, description="a local CTranslate2 Whisper folder (small, large-v3…); overrides model"
     )
-    device: str = Field("cpu", description="cpu, cuda or auto")
-    compute_type: str = Field("int8", description="int8 on CPU; float16 or int8_float16 on GPU")
-    cpu_threads: int = Field(0, ge=0, description="0: as many as the analyzer's CPU resource")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="auto: an NVIDIA GPU where CTranslate2 sees one, else the CPU",
+        json_schema_extra=PLACEMENT,
+    )
+    compute_type: str = Field(
+        "auto", description="auto: int8 on the CPU, float16 on a GPU; or int8_float16..."
+    )
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="0: as many as the analyzer's CPU resource",
+        json_schema_extra=PLACEMENT,
+    )
     language: str | None = Field(None, description="force a language (ISO 639-1); None detects")
     languages: list[str] = Field(
         default_factory=list,
@@ -155,8 +167,14 @@ class Transcript(Analyzer[TranscriptConfig, TranscriptOutput]):
             path = model_registry.get(self.config.model).locate()
             self.model_label = self.config.model
         threads = self.config.cpu_threads or max(1, int(self.resources.cpu))
+        device = ctranslate2_device(self.config.device)
+        self.device = device
         self.backend = make_backend(
-            self.config.backend, path, self.config.device, self.config.compute_type, threads
+            self.config.backend,
+            path,
+            device,
+            compute_type_for(device, self.config.compute_type),
+            threads,
         )
 
     def _vocabulary(self, item: AnalysisInput) -> list[str]:

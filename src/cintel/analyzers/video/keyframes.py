@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.ndimage import laplace
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.artifacts import Artifacts
+from cintel.media.filters import laplace
 from cintel.media.video import frames_at
 from cintel.model import VIDEO_ONLY, Segment
 

@@ -6,10 +6,10 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.ndimage import maximum_filter1d, median_filter
 
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.video.framestats import FrameStats, FrameStatsBuilder, runs
+from cintel.media.filters import maximum_filter1d, median_filter
 from cintel.media.video import analysis_size, scan_frames
 from cintel.model import VIDEO_ONLY, Segment
 
