@@ -254,3 +254,18 @@ def colour_bars(size: tuple[int, int] = (320, 180)) -> np.ndarray:
         frame[: height * 3 // 4, i * width // 7 : (i + 1) * width // 7] = colour
     frame[height * 3 // 4 :] = (16, 16, 48)
     return frame
+
+
+def damaged(
+    source: Path, target: Path, start: float, end: float, share: float, seed: int = 1
+) -> Path:
+    """A copy of ``source`` with ``share`` of the bytes between the fractions ``start``
+    and ``end`` of the file overwritten by random bytes (deterministic by ``seed``)."""
+    data = bytearray(source.read_bytes())
+    rng = np.random.default_rng(seed)
+    first, last = int(len(data) * start), int(len(data) * end)
+    at = rng.integers(first, last, int((last - first) * share))
+    data_np = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+    data_np[at] = rng.integers(0, 256, at.size, dtype=np.uint8)
+    target.write_bytes(data_np.tobytes())
+    return target

@@ -17,7 +17,7 @@ stream (an audio-only file), no frames, corrupt data, over the duration limit.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,62 @@ class VideoInfo:
     codec: str
     frames: int
     """Frame count from the header, or estimated from duration and rate; 0 when unknown."""
+
+
+MAX_DAMAGED_PACKETS = 1000
+"""Undecodable packets after which a video counts as corrupt rather than damaged."""
+TRUNCATION_S = 0.5
+TRUNCATION_SHARE = 0.02
+"""Frames ending this long (or this share of the duration) before the header's duration
+mean the rest of the data could not be read: a damaged stretch to the end."""
+
+
+@dataclass
+class Damage:
+    """What a scan had to skip: packets FFmpeg could not decode, the stretches of time
+    they left without frames (from the last good frame before to the first good one
+    after), and where the readable data ended if the demuxer gave up early."""
+
+    packets: int = 0
+    stretches: list[tuple[float, float]] = field(default_factory=list)
+    ended_at: float | None = None
+
+    def hit(self, at: float) -> None:
+        """A packet failed to decode; the last good frame was at ``at`` seconds."""
+        self.packets += 1
+        if self.open:
+            return
+        self.stretches.append((at, -1.0))
+
+    def resume(self, at: float) -> None:
+        """A frame decoded again at ``at`` seconds: close the open stretch."""
+        if self.open:
+            start = self.stretches[-1][0]
+            self.stretches[-1] = (start, max(start, at))
+
+    @property
+    def open(self) -> bool:
+        """Whether the last stretch has not seen a good frame since."""
+        return bool(self.stretches) and self.stretches[-1][1] < 0
+
+    def close(self, at: float) -> None:
+        """The scan ended at ``at`` seconds: a stretch still open ends there."""
+        self.resume(at)
+
+    def merged(self, gap: float = 0.1) -> list[tuple[float, float]]:
+        """The stretches with those less than ``gap`` apart joined, rounded to ms."""
+        out: list[tuple[float, float]] = []
+        for start, end in sorted(self.stretches):
+            if out and start - out[-1][1] < gap:
+                out[-1] = (out[-1][0], max(out[-1][1], end))
+            else:
+                out.append((start, end))
+        return [(round(a, 3), round(max(a, b), 3)) for a, b in out]
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of the video without decodable frames."""
+        return sum(end - start for start, end in self.merged())
 
 
 def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
@@ -147,6 +203,7 @@ def scan_frames(
     limits: Limits | None = None,
     source: str | None = None,
     threads: int = 0,
+    damage: Damage | None = None,
 ) -> tuple[VideoInfo, Iterator[tuple[float, np.ndarray]]]:
     """Every frame in presentation order as ``(seconds, array)``, scaled to about ``width``.
 
@@ -154,6 +211,11 @@ def scan_frames(
     ``gray``. The info comes first so callers can size their buffers; the iterator
     owns the open file and closes it when exhausted or garbage-collected.
     ``threads`` is FFmpeg's decoding thread count (0: as many as it likes).
+
+    Damaged packets are skipped and counted in ``damage`` (with the stretches of time
+    they cost), as is data the demuxer cannot read past; only a video with no
+    decodable frame, or more than ``MAX_DAMAGED_PACKETS`` undecodable packets, is
+    ``bad_input``.
     """
     import av
 
@@ -180,12 +242,43 @@ def scan_frames(
     origin = _origin(container)
     most_frames = int(limits.max_duration_s * MAX_FPS)
 
+    found = damage if damage is not None else Damage()
+
+    def decoded() -> Iterator[Any]:
+        """The stream's frames, packet by packet, skipping packets that fail to decode
+        and stopping (not failing) where the demuxer cannot read on."""
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.FFmpegError, IndexError):  # IndexError: PyAV on a stream that appears
+                found.ended_at = last_good[0]  # mid-file in damaged data
+                return
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                found.hit(last_good[0])
+                if found.packets > MAX_DAMAGED_PACKETS:
+                    raise BadInputError(
+                        f"has more than {MAX_DAMAGED_PACKETS} undecodable video packets; it "
+                        "is corrupt: re-download or re-encode it",
+                        source=label,
+                    ) from None
+                continue
+            yield from frames
+
+    last_good = [0.0]
+
     def frames() -> Iterator[tuple[float, np.ndarray]]:
         index = 0
         last = 0.0
         try:
-            for frame in container.decode(stream):
+            for frame in decoded():
                 seconds = _frame_time(frame, index, info.fps, origin)
+                found.resume(seconds)
+                last_good[0] = seconds
                 if seconds > limits.max_duration_s:
                     raise BadInputError(
                         f"plays past {limits.max_duration_s:.0f} s, over the duration limit "
@@ -216,6 +309,13 @@ def scan_frames(
             raise BadInputError(
                 "has a video stream with no decodable frames; re-encode it", source=label
             )
+        end = max(last, info.duration_s)
+        short = end - last > max(TRUNCATION_S, TRUNCATION_SHARE * info.duration_s)
+        lost = found.ended_at is not None and end - last > 1.5 / (info.fps or 25.0)
+        if not found.open and (short or lost):
+            found.stretches.append((last, end))  # the data stopped before the duration
+            found.ended_at = last
+        found.close(end)
 
     return info, frames()
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cintel.analyzers.base import AnalysisInput, Analyzer, Resources, Result
 from cintel.analyzers.video.framestats import FrameStats, FrameStatsBuilder, runs
 from cintel.media.filters import maximum_filter1d, median_filter
-from cintel.media.video import analysis_size, scan_frames
+from cintel.media.video import Damage, analysis_size, scan_frames
 from cintel.model import VIDEO_ONLY, Segment
 
 
@@ -131,6 +131,12 @@ class ShotsOutput(BaseModel):
     analysis_width: int
     analysis_height: int
     frame_stats: str = Field(description="artifact key of the per-frame measures (.npz)")
+    damaged_packets: int = Field(0, description="video packets FFmpeg could not decode")
+    damaged: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="stretches (start, end seconds) without decodable frames: damage, or "
+        "data that ends before the duration the file declares",
+    )
 
 
 def _cuts(stats: FrameStats, fps: float, config: ShotsConfig) -> list[Boundary]:
@@ -379,16 +385,18 @@ class VideoShots(Analyzer[ShotsConfig, ShotsOutput]):
     """
 
     name = "video.shots"
-    version = "1.1.0"
+    version = "1.2.0"
     kinds = VIDEO_ONLY
     resources = Resources(cpu=1, memory_mb=256, batch_size=1)
 
     def analyze(self, item: AnalysisInput) -> Result:
+        damage = Damage()
         info, frames = scan_frames(
             item.path,
             width=self.config.analysis_width,
             limits=self.limits,
             source=item.content.location,
+            damage=damage,
         )
         span = span_frames(info.fps or 25.0, self.config)
         builder = FrameStatsBuilder(span)
@@ -420,5 +428,7 @@ class VideoShots(Analyzer[ShotsConfig, ShotsOutput]):
             analysis_width=width,
             analysis_height=height,
             frame_stats=key,
+            damaged_packets=damage.packets,
+            damaged=damage.merged(),
         )
         return Result(value=value, segments=segments)
