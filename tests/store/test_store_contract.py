@@ -833,7 +833,7 @@ def test_opening_twice_does_not_migrate_again(
         def no_upgrade(*_args: object, **_kwargs: object) -> None:
             raise AssertionError("migrations ran again on a store at head")
 
-        monkeypatch.setattr("cintel.store.sql.command.upgrade", no_upgrade)
+        monkeypatch.setattr("alembic.command.upgrade", no_upgrade)  # imported when migrating
         with open_store(store_url) as second:
             assert second.current_revision() == store_schema.HEAD_REVISION  # type: ignore[attr-defined]
             assert second.count_contents() == 1
