@@ -33,6 +33,13 @@ class Limits(BaseSettings):
     max_duration_s: float = Field(48 * 3600.0, description="longest audio or video, seconds")
     max_image_pixels: int = Field(100_000_000, description="largest image, width x height")
     max_text_chars: int = Field(20_000_000, description="longest text document, characters")
+    max_run_s: float | None = Field(
+        None,
+        gt=0,
+        description="wall-clock limit of one run (a job's, in the service), seconds: past it "
+        "no new analysis starts and what was not started fails as transient; downloads get "
+        "what is left of it; none: no limit",
+    )
 
 
 class ModelPrice(BaseModel):
@@ -148,6 +155,12 @@ class ServerSettings(BaseSettings):
         300.0, gt=0, description="how long a claimed job stays claimed without a heartbeat"
     )
     job_max_attempts: int = Field(3, ge=1, description="claims of a job before it is failed")
+    job_max_s: float = Field(
+        3600.0,
+        gt=0,
+        description="wall-clock limit of one job, its download included (the run's "
+        "max_run_s); one slow origin holds a job thread at most this long",
+    )
 
 
 class EventSettings(BaseSettings):

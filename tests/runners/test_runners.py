@@ -187,3 +187,31 @@ def test_local_and_ray_runners_produce_identical_signals(tmp_path: Path, analyze
         left, right = _snapshot(a), _snapshot(b)
     assert len(left) == 72
     assert left == right
+
+
+def test_a_run_past_its_time_limit_starts_nothing_new_and_keeps_what_finished(
+    tmp_path: Path, analyzers
+) -> None:
+    text_corpus(tmp_path / "docs", 12)
+    pipe = pipeline_of({"test.busy": {"cpu_ms": 400}})
+    settings = Settings(data_dir=tmp_path / "data", workers=1, limits={"max_run_s": 1.0})
+    report = run_pipeline([str(tmp_path / "docs")], pipe, settings)
+    counts = report.counts["test.busy"]
+    assert 0 < counts.computed < 12, counts  # about a second's worth, then nothing new
+    assert counts.failed == 12 - counts.computed
+    late = [f for f in report.failures if "time limit" in f.message]
+    assert len(late) == counts.failed and all(f.category == "transient" for f in late)
+    assert "CINTEL_LIMIT_MAX_RUN_S" in late[0].message
+    again = run_pipeline([str(tmp_path / "docs")], pipe, settings_for(tmp_path))
+    assert again.counts["test.busy"].computed == counts.failed  # a rerun fills the gap
+    assert again.counts["test.busy"].cached == counts.computed
+
+
+def test_a_job_is_limited_in_time_and_its_download_too() -> None:
+    from cintel.usecases.jobs import job_settings
+
+    settings = Settings(server={"job_max_s": 120.0}, limits={"max_download_s": 900.0})
+    limited = job_settings(settings)
+    assert limited.limits.max_run_s == 120.0 and limited.limits.max_download_s == 120.0
+    shorter = job_settings(Settings(limits={"max_run_s": 60.0}))
+    assert shorter.limits.max_run_s == 60.0 and shorter.limits.max_download_s == 60.0

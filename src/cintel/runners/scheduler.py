@@ -122,6 +122,8 @@ class Scheduler:
         self._mean_s: dict[str, float] = {}
         self._last_renew = time.monotonic()
         self._last_poll = 0.0
+        limit = self.settings.limits.max_run_s
+        self._deadline = time.monotonic() + limit if limit else None
         try:
             self._loop()
         finally:
@@ -159,6 +161,9 @@ class Scheduler:
         return max(1, min(size, spread, MAX_BATCH))
 
     def _dispatch(self) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._give_up_waiting()
+            return
         if self._suspects:
             # After a worker died, suspects run alone, so a death names its culprit.
             if not self._inflight:
@@ -309,6 +314,37 @@ class Scheduler:
             if not waiting:
                 dependent = self._tasks[key]
                 self._ready[dependent.analyzer].append(dependent)
+
+    def _give_up_waiting(self) -> None:
+        """The run is past its time limit: every task not started fails as transient (a
+        rerun computes it); batches in flight finish and are kept."""
+        waiting = [*self._suspects, *(t for q in self._ready.values() for t in q)]
+        self._suspects.clear()
+        for queue in self._ready.values():
+            queue.clear()
+        limit = self.settings.limits.max_run_s
+        failures = [
+            Failure(
+                analyzer=t.analyzer,
+                version=t.step.cls.version,
+                category=FailureCategory.TRANSIENT.value,
+                message=(
+                    f"{t.analyzer} was not started on {t.content.location}: the run passed its "
+                    f"time limit of {limit:.0f} s (CINTEL_LIMIT_MAX_RUN_S); run it again to "
+                    "compute what is missing"
+                ),
+                content_id=t.content.id,
+                source=t.content.location,
+                result_key=t.key,
+                run_id=self.run_id,
+            )
+            for t in waiting
+        ]
+        if failures:
+            self.store.record_failures(failures)
+            self._result.failures.extend(failures)
+        for task in waiting:
+            self._fail(task)
 
     def _fail(self, task: Task) -> None:
         self._result.counts[task.analyzer].failed += 1

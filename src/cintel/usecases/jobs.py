@@ -84,6 +84,7 @@ def process_job(
     """
     if roots is None:
         roots = job_roots(settings, job)
+    settings = job_settings(settings)
     metadata = ContentMetadata.model_validate(job.metadata) if job.metadata else None
     values: dict[str, Any]
     try:
@@ -130,6 +131,17 @@ def process_job(
     assert finished is not None  # we hold it; nobody deletes jobs
     _announce(store, settings, finished)
     return finished
+
+
+def job_settings(settings: Settings) -> Settings:
+    """The settings a job runs with: its run limited to ``server.job_max_s`` (or the
+    run limit, if shorter), and no download allowed longer than that."""
+    job_s = settings.server.job_max_s
+    run_s = min(job_s, settings.limits.max_run_s or job_s)
+    limits = settings.limits.model_copy(
+        update={"max_run_s": run_s, "max_download_s": min(settings.limits.max_download_s, run_s)}
+    )
+    return settings.model_copy(update={"limits": limits})
 
 
 def job_roots(settings: Settings, job: Job) -> list[Path]:
