@@ -396,3 +396,41 @@ def test_cookie_writes_must_come_from_this_server(setup: Setup) -> None:
         own = browser.put(put, json={"result": answer()}, headers={"Origin": s.server.url})
         assert own.status_code == 200
         assert browser.get(f"/v1/annotate/projects/{pid}/tasks/{tid}").status_code == 200
+
+
+def test_export_and_import_over_http(setup: Setup) -> None:
+    s = setup
+    pid = make_project(s, name="transfer")["id"]
+    with s.server.client(s.alice) as alice, s.server.client(s.admin) as lead:
+        tid = alice.get(f"/v1/annotate/projects/{pid}/next").json()["id"]
+        put = f"/v1/annotate/projects/{pid}/tasks/{tid}/annotation"
+        sent = {"result": answer((10, 20, "ad read")), "submit": True}
+        assert alice.put(put, json=sent).status_code == 200
+        assert alice.get(f"/v1/annotate/projects/{pid}/export").status_code == 403
+
+        exported = lead.get(f"/v1/annotate/projects/{pid}/export", params={"format": "jsonl"})
+        assert exported.status_code == 200, exported.text
+        assert exported.headers["content-type"].startswith("application/x-ndjson")
+        rows = [json.loads(line) for line in exported.text.splitlines()]
+        assert [r["task_id"] for r in rows] == [tid]
+        studio = lead.get(f"/v1/annotate/projects/{pid}/export")
+        assert studio.status_code == 200 and "attachment" in studio.headers["content-disposition"]
+        tasks = studio.json()
+        assert [t["data"]["task_id"] for t in tasks] == [tid]
+
+        other = make_project(s, name="copy")["id"]
+        loaded = lead.post(
+            f"/v1/annotate/projects/{other}/import",
+            content=studio.text.replace(pid, other),
+            params={"format": "label-studio"},
+        )
+        assert loaded.status_code == 200, loaded.text
+        assert loaded.json()["answers"] == 1
+        bad = lead.post(f"/v1/annotate/projects/{other}/import", content=b'[{"data": 1}]')
+        assert bad.status_code == 422 and "request body" in bad.json()["detail"]
+        assert (
+            lead.get(f"/v1/annotate/projects/{pid}/export", params={"format": "doc"}).status_code
+            == 422
+        )
+    with s.server.client(s.rival) as rival:
+        assert rival.get(f"/v1/annotate/projects/{pid}/export").status_code == 404

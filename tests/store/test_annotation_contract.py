@@ -872,3 +872,13 @@ def test_migrating_from_the_previous_head_keeps_what_was_stored(store_url: str) 
         if drop_schema is not None:
             drop_schema()
         first.close()
+
+
+def test_taken_task_ids_span_projects_and_tenants(store: Store) -> None:
+    project = _project()
+    store.add_project(project)
+    tasks = [_task(project, i) for i in range(3)]
+    store.add_tasks(tasks)
+    asked = [tasks[0].id, tasks[2].id, "never-made"]
+    assert store.taken_task_ids(asked) == {tasks[0].id, tasks[2].id}
+    assert store.taken_task_ids([]) == set()

@@ -11,6 +11,7 @@ gold) or JSONL (answers to the project's tasks) into a project.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Literal
 
@@ -94,6 +95,20 @@ def import_project(
         )
         known = {t.id for t in store.list_tasks(project.id, project.tenant, limit=None)}
         fresh = [t for t in tasks if t.id not in known]
+        # A task id another project holds (a copy of its export) gets a new id here, and
+        # its answers follow it; ids of this project's own tasks are updated in place.
+        taken = store.taken_task_ids(t.id for t in fresh)
+        if taken:
+            renamed = {old: uuid.uuid4().hex for old in taken}
+            fresh = [t.model_copy(update={"id": renamed.get(t.id, t.id)}) for t in fresh]
+            answers = [
+                a.model_copy(
+                    update={"task_id": renamed.get(a.task_id, a.task_id), "id": uuid.uuid4().hex}
+                )
+                if a.task_id in renamed
+                else a
+                for a in answers
+            ]
         for task in tasks:
             if task.id in known:
                 store.update_task(task)

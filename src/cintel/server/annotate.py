@@ -461,6 +461,76 @@ def get_project(project_id: str, who: Caller, ctx: Ctx) -> ProjectOut:
     return ProjectOut.of(project, ctx.store.count_tasks(project.id, who.tenant))
 
 
+EXPORT_TYPES = {
+    "label-studio": "application/json",
+    "jsonl": "application/x-ndjson",
+    "rttm": "text/plain",
+    "stm": "text/plain",
+    "vtt": "text/vtt",
+    "srt": "application/x-subrip",
+}
+
+
+@router.get(
+    "/projects/{project_id}/export",
+    summary="A project's answers or gold in a standard format",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in sorted(set(EXPORT_TYPES.values()))}}},
+)
+def export(
+    project_id: str,
+    who: Admin,
+    ctx: Ctx,
+    format: Annotated[
+        Literal["label-studio", "jsonl", "rttm", "stm", "vtt", "srt"], Query()
+    ] = "label-studio",
+    task: Annotated[str | None, Query(max_length=64, description="one task (vtt, srt)")] = None,
+) -> Response:
+    """Label Studio JSON (tasks, predictions, answers, gold), JSONL (every answer), or the
+    gold as RTTM, STM, WebVTT or SRT; as ``cintel annotate export`` writes them."""
+    from cintel.annotate.transfer import export_project
+
+    project = member_project(ctx, who, project_id)
+    text = export_project(ctx.store, project, format, task_id=task)
+    suffix = {"label-studio": "json"}.get(format, format)
+    return Response(
+        content=text,
+        media_type=EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{project.id}.{suffix}"'},
+    )
+
+
+class ImportOut(BaseModel):
+    """What an import added."""
+
+    tasks: int
+    answers: int
+
+
+@router.post("/projects/{project_id}/import", summary="Import answers or tasks into a project")
+async def import_answers(
+    project_id: str,
+    request: Request,
+    who: Admin,
+    ctx: Ctx,
+    format: Annotated[Literal["label-studio", "jsonl"], Query()] = "label-studio",
+) -> ImportOut:
+    """The body is a Label Studio JSON export (tasks and their answers; a ground truth
+    becomes a task's gold) or cintel's JSONL of answers, as ``cintel annotate import``."""
+    from cintel.annotate.transfer import import_project
+
+    project = member_project(ctx, who, project_id)
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"the body is not UTF-8 (byte {exc.start}); send UTF-8 JSON") from None
+    tasks, answers = await run_in_threadpool(
+        import_project, ctx.store, project, text, format, source="the request body"
+    )
+    return ImportOut(tasks=tasks, answers=answers)
+
+
 @router.delete("/projects/{project_id}", status_code=204, summary="Delete a project")
 def delete_project(project_id: str, who: Admin, ctx: Ctx) -> Response:
     """Delete a project with its tasks, answers and reviews."""

@@ -39,15 +39,16 @@ log = logging.getLogger(__name__)
 
 _SMALL_BODY = 1 << 20
 _REFERENCE_BODY = 24 << 20
-"""A reference file's text posted to ``/v1/eval/sets`` (long transcripts in STM)."""
+"""A reference file posted to ``/v1/eval/sets``, or an export posted to an annotation
+project's ``/import`` (long transcripts)."""
 
 
 class BodyLimit:
     """ASGI middleware that answers 413 to a request body over the route's limit.
 
     Uploads may be as large as ``server.max_upload_bytes``, ``/v1/analyze``
-    bodies as large as an image or text it accepts, a reference file 24 MiB,
-    anything else 1 MiB. A
+    bodies as large as an image or text it accepts, a reference file or an annotation
+    import 24 MiB, anything else 1 MiB. A
     declared length over the limit is refused before the app sees the request;
     a chunked body is counted as it streams, and once it passes the limit the
     app's own answer (it could not read the body) is replaced by the 413.
@@ -66,7 +67,9 @@ class BodyLimit:
             return self.upload
         if path.startswith("/v1/analyze"):
             return self.analyze
-        if path == "/v1/eval/sets":
+        if path == "/v1/eval/sets" or (
+            path.startswith("/v1/annotate/projects/") and path.endswith("/import")
+        ):
             return _REFERENCE_BODY
         return _SMALL_BODY
 

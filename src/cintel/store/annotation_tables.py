@@ -242,6 +242,18 @@ class AnnotationTables:
             raise StoreError(f"cannot add {len(rows)} annotation tasks: {exc}") from exc
         return len(rows)
 
+    def taken_task_ids(self, task_ids: Iterable[str]) -> set[str]:
+        """Which of these ids any task (of any project or tenant) already has: the ids a
+        new task cannot take. Only whether an id is taken is answered, nothing of the task."""
+        wanted = sorted(set(task_ids))
+        c = schema.annotation_tasks.c
+        taken: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                taken |= set(conn.execute(sa.select(c.id).where(c.id.in_(chunk))).scalars())
+        return taken
+
     def get_task(self, task_id: str, tenant: str) -> Task | None:
         """One of the tenant's tasks."""
         c = schema.annotation_tasks.c
