@@ -61,3 +61,43 @@ def test_shots_of_a_damaged_video_say_where_it_was_damaged(videos, tmp_path: Pat
     failed = [f for f in report.failures if f.content_id and "garbage" not in (f.source or "")]
     assert failed == [], [f.message for f in failed]
     assert all(f.category == "bad_input" for f in report.failures), by_source
+
+
+def _clip(path: Path, codec: str, container: str) -> Path:
+    """Six seconds (three shots) in ``container`` with ``codec``, a keyframe every 12."""
+    import av
+
+    from tests.helpers.media import shot_frame
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.options = {"g": "12"}
+        for i in range(150):
+            frame = av.VideoFrame.from_ndarray(shot_frame(i // 50, i, (320, 180)), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("container", "suffix", "codec", "seed"),
+    [
+        ("matroska", "mkv", "mpeg4", 1),
+        ("mpegts", "ts", "mpeg2video", 2),  # its damage also makes up timestamps
+        ("avi", "avi", "mpeg4", 1),
+        ("webm", "webm", "libvpx", 1),
+    ],
+)
+def test_damage_in_other_containers_is_skipped_and_placed(
+    tmp_path: Path, container: str, suffix: str, codec: str, seed: int
+) -> None:
+    clean = _clip(tmp_path / f"clean.{suffix}", codec, container)
+    hurt = damaged(clean, tmp_path / f"hurt.{suffix}", 0.4, 0.55, 0.02, seed=seed)
+    count, last, damage = _scan(hurt)
+    assert last > 5.5 and 100 < count < 150, (count, last)
+    assert damage.packets >= 1
+    stretches = damage.merged()
+    assert stretches and all(1.0 < a <= b < 5.0 for a, b in stretches), stretches

@@ -43,6 +43,9 @@ class VideoInfo:
 
 MAX_DAMAGED_PACKETS = 1000
 """Undecodable packets after which a video counts as corrupt rather than damaged."""
+TIME_SLACK_S = 1.0
+"""How far past the declared duration, or back in time, a frame's timestamp may be
+before it counts as damaged."""
 TRUNCATION_S = 0.5
 TRUNCATION_SHARE = 0.02
 """Frames ending this long (or this share of the duration) before the header's duration
@@ -277,6 +280,13 @@ def scan_frames(
         try:
             for frame in decoded():
                 seconds = _frame_time(frame, index, info.fps, origin)
+                if info.duration_s > 0 and (
+                    seconds > info.duration_s + TIME_SLACK_S or seconds < last - TIME_SLACK_S
+                ):
+                    # A timestamp damage made up (far past the end, or back in time): the
+                    # frame is dropped as damaged rather than placed there.
+                    found.hit(last)
+                    continue
                 found.resume(seconds)
                 last_good[0] = seconds
                 if seconds > limits.max_duration_s:
