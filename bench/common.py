@@ -99,6 +99,40 @@ def machine_cpu() -> float | None:
     return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / _TICK
 
 
+def _tree(also: tuple[str, ...] = ()) -> dict[int, tuple[list[str], int]] | None:
+    """This process's descendants (and processes named in ``also``), each with the fields
+    of its ``/proc/PID/stat`` after the command name and its resident pages."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    found: dict[int, tuple[list[str], int]] = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+            pages = int((entry / "statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        rest = text[text.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        if text[text.index("(") + 1 : text.rindex(")")] in also:
+            parent[pid] = me
+        parent.setdefault(pid, int(rest[1]))
+        found[pid] = (rest, pages)
+    mine: dict[int, tuple[list[str], int]] = {}
+    for pid, fields in found.items():
+        node, hops = pid, 0
+        while node not in (me, 0) and hops < 64:
+            node, hops = parent.get(node, 0), hops + 1
+        if node == me:
+            mine[pid] = fields
+    return mine
+
+
 def tree_cpu(also: tuple[str, ...] = ()) -> float | None:
     """CPU seconds of this process and all its descendants, with the children they reaped.
 
@@ -109,34 +143,18 @@ def tree_cpu(also: tuple[str, ...] = ()) -> float | None:
     ``cutime``/``cstime`` once reaped, so differences of this are the CPU our
     measurement used: driver, pool workers, Ray's daemons and workers.
     """
-    me = os.getpid()
-    parent: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
+    tree = _tree(also)
+    if tree is None:
         return None
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2 :].split()
-        pid = int(entry.name)
-        if text[text.index("(") + 1 : text.rindex(")")] in also:
-            parent[pid] = me
-        parent.setdefault(pid, int(rest[1]))
-        cpu[pid] = sum(int(x) for x in rest[11:15]) / _TICK  # utime stime cutime cstime
-    total = 0.0
-    for pid, seconds in cpu.items():
-        node, hops = pid, 0
-        while node not in (me, 0) and hops < 64:
-            node, hops = parent.get(node, 0), hops + 1
-        if node == me:
-            total += seconds
-    return total
+    # utime stime cutime cstime
+    return sum(sum(int(x) for x in rest[11:15]) / _TICK for rest, _ in tree.values())
+
+
+def tree_rss() -> int:
+    """Resident bytes of this process's descendants (not itself)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    tree = _tree() or {}
+    return sum(pages * page for pid, (_, pages) in tree.items() if pid != os.getpid())
 
 
 @contextmanager

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, Metric, environment, report, timed  # noqa: E402
+from bench.common import RESULTS, Metric, environment, report, timed, tree_rss  # noqa: E402
 
 RATE = 16_000
 PAUSE_S = 0.6
@@ -147,32 +147,6 @@ def direct(path: Path, batched: bool) -> tuple[float, str, dict[str, float]]:
     return t["wall"], text, t
 
 
-def _tree_rss() -> int:
-    """Resident bytes of this process and its descendants."""
-    me = os.getpid()
-    parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            statm = (entry / "statm").read_text().split()
-        except OSError:
-            continue
-        parent[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-        rss[int(entry.name)] = int(statm[1]) * page
-    total = 0
-    for pid, size in rss.items():
-        node, hops = pid, 0
-        while node not in (me, 0, 1) and hops < 64:
-            node, hops = parent.get(node, 0), hops + 1
-        if node == me and pid != me:
-            total += size
-    return total
-
-
 def cintel_run(path: Path, pipeline: str, data: Path) -> dict[str, Any]:
     """``cintel run`` on the file in a fresh data folder: wall, peak tree memory, the
     per-analyzer stats and the transcript text."""
@@ -184,7 +158,7 @@ def cintel_run(path: Path, pipeline: str, data: Path) -> dict[str, Any]:
     def watch() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss())
+            peak = max(peak, tree_rss())
             time.sleep(0.5)
 
     watcher = threading.Thread(target=watch, daemon=True)

@@ -154,10 +154,16 @@ def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _pyannote_call(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+def _pyannote_sample(archive: Path, work: Path) -> tuple[Path, Path]:
+    """The folder of pyannote's sample files, and the call copied as ``two_person_call``."""
     folder = members(archive, "pyannote/audio/sample", work / "pyannote")
     call = work / "two_person_call.wav"
     shutil.copyfile(folder / "sample.wav", call)
+    return folder, call
+
+
+def _pyannote_call(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
+    folder, call = _pyannote_sample(archive, work)
     rttm = work / "two_person_call.rttm"
     text = (folder / "sample.rttm").read_text()
     rttm.write_text(text.replace(" sample ", " two_person_call "), encoding="utf-8")
@@ -165,9 +171,7 @@ def _pyannote_call(archive: Path, work: Path) -> tuple[list[Path], Path, dict[st
 
 
 def _pyannote_words(archive: Path, work: Path) -> tuple[list[Path], Path, dict[str, Any]]:
-    folder = members(archive, "pyannote/audio/sample", work / "pyannote")
-    call = work / "two_person_call.wav"
-    shutil.copyfile(folder / "sample.wav", call)
+    folder, call = _pyannote_sample(archive, work)
     stm = work / "two_person_call.stm"
     lines = (folder / "sample.stm").read_text().splitlines()
     stm.write_text(

@@ -7,8 +7,6 @@ annotate in the web UI (``/ui/annotate``); this is for project leads and pipelin
 
 from __future__ import annotations
 
-import json
-import tomllib
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +23,7 @@ from cintel.cli.common import (
     open_store,
     out,
     print_json,
+    read_table,
     table,
 )
 from cintel.errors import CintelError, ConfigError
@@ -41,19 +40,7 @@ ProjectArg = Annotated[str, typer.Argument(help="project id")]
 
 def _spec(path: Path) -> dict[str, Any]:
     """A project spec from a TOML or JSON file."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the project spec {path}: {exc.strerror}") from exc
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a project spec is a table (name, label_schema, selection …)")
-    return data
+    return read_table(path, "project spec", "name, label_schema, selection …")
 
 
 @project_app.command("create")

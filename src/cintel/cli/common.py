@@ -66,6 +66,28 @@ def printable(text: object) -> str:
     return escape(_INVISIBLE.sub(shown, str(text)))
 
 
+def read_table(path: Path, what: str, holds: str) -> dict[str, Any]:
+    """A table from a TOML file (JSON when it ends in ``.json``): a project spec, an
+    analyzer config. ``what`` names it in errors, ``holds`` says what the table holds."""
+    import tomllib
+
+    from cintel.errors import ConfigError
+
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a {what} is a table ({holds})")
+    return data
+
+
 def load_settings(store: str | None = None, data_dir: Path | None = None, **extra: Any) -> Settings:
     """The settings, with the options given on the command line (those not None) on top."""
     from cintel.config import Settings  # pydantic-settings: 0.15 s, not paid by --help

@@ -9,7 +9,6 @@ put a candidate beside a baseline, and ``gate`` exits 1 when a rule fails.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +25,7 @@ from cintel.cli.common import (
     out,
     print_json,
     printable,
+    read_table,
     table,
 )
 from cintel.errors import ConfigError, NotFoundError
@@ -71,17 +71,11 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, Any]:
 def _config_file(path: Path, analyzer: str) -> dict[str, Any]:
     """An analyzer config from TOML or JSON: the analyzer's table of a pipeline file, or
     a table of config keys."""
-    try:
-        text = path.read_text("utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config {path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML or JSON: {exc}") from exc
-    tables = data.get("analyzers") if isinstance(data, dict) else None
+    data = read_table(path, "config", f'[analyzers."{analyzer}"] or its keys')
+    tables = data.get("analyzers")
     if isinstance(tables, dict) and analyzer in tables:
         return dict(tables[analyzer])
-    return dict(data)
+    return data
 
 
 def _reference_set(st: Store, ref: str, tenant: str) -> ReferenceSet:

@@ -64,10 +64,6 @@ def _duration(signals: list[Signal], reference: Reference) -> float:
     return float(stated) if isinstance(stated, int | float) else 0.0
 
 
-def _chain(the_plan: Plan, content_id: str) -> list[str]:
-    return [t.key for t in the_plan.tasks if t.content.id == content_id]
-
-
 def _compute(
     store: Store, settings: Settings, the_plan: Plan, label: str, executor: Executor | None
 ) -> None:
@@ -142,6 +138,9 @@ def evaluate(
         _compute(store, settings, the_plan, f"eval {analyzer}", executor)
     signals = store.signals_by_keys(t.key for t in the_plan.tasks)
     own = {t.content.id: t.key for t in the_plan.tasks if t.analyzer == analyzer}
+    chains: dict[str, list[str]] = {}  # each content's keys: the analyzer and its upstream
+    for t in the_plan.tasks:
+        chains.setdefault(t.content.id, []).append(t.key)
 
     counts: list[dict[str, float]] = []
     items: list[ItemResult] = []
@@ -153,7 +152,7 @@ def evaluate(
         if signal is None:
             missing.append(reference.content_id)
             continue
-        chain = [signals[k] for k in _chain(the_plan, reference.content_id) if k in signals]
+        chain = [signals[k] for k in chains.get(reference.content_id, []) if k in signals]
         item_wall = sum(s.provenance.wall_s for s in chain)
         media_s += _duration(chain, reference)
         wall_s += item_wall

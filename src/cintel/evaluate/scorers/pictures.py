@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from cintel.evaluate.normalise import ocr_text
 from cintel.evaluate.scorers.base import FigureSpec, ItemScore, Scorer, f1_from, ratio, safe_rate
-from cintel.evaluate.scorers.transcripts import _char_edits, _edits
+from cintel.evaluate.scorers.transcripts import char_edits, edits
 from cintel.evaluation import Reference, ReferenceTask
 from cintel.model import Signal
 
@@ -83,16 +83,16 @@ def score_ocr(reference: Reference, signal: Signal, params: Mapping[str, Any]) -
     hyp = ocr_text(str(signal.value.get("text", "")))
     if params.get("casefold", False):
         ref, hyp = ref.casefold(), hyp.casefold()
-    chars, length = _char_edits(ref, hyp)
-    edits, words = _edits(ref, hyp)
+    chars, length = char_edits(ref, hyp)
+    errors, words = edits(ref, hyp)
     return ItemScore(
         counts={
             "char_edits": float(chars),
             "ref_chars": float(length),
-            "word_edits": float(edits),
+            "word_edits": float(errors),
             "ref_words": float(words),
         },
-        figures={"cer": safe_rate(chars, length), "wer": safe_rate(edits, words)},
+        figures={"cer": safe_rate(chars, length), "wer": safe_rate(errors, words)},
     )
 
 

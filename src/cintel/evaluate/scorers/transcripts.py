@@ -17,6 +17,7 @@ from typing import Any
 
 import jiwer
 
+from cintel.annotate.metrics import word_edits
 from cintel.evaluate.normalise import normalise_transcript
 from cintel.evaluate.scorers.base import FigureSpec, ItemScore, Scorer, ratio, safe_rate
 from cintel.evaluation import Reference, ReferenceTask
@@ -44,16 +45,14 @@ def hypothesis_text(signal: Signal) -> str:
     return " ".join(str(s.text) for s in sorted(spoken, key=lambda s: s.start))
 
 
-def _edits(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edits, reference length) of ``jiwer``'s word alignment of two normalised texts."""
-    ref_words = len(reference.split())
-    if not reference or not hypothesis:
-        return ref_words + len(hypothesis.split()), ref_words
-    out = jiwer.process_words(reference, hypothesis)
-    return out.substitutions + out.deletions + out.insertions, ref_words
+def edits(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words) of two normalised texts, by jiwer's alignment
+    (``annotate.metrics.word_edits``, which agreement between annotators uses too)."""
+    return int(word_edits([reference], [hypothesis])[0]), len(reference.split())
 
 
-def _char_edits(reference: str, hypothesis: str) -> tuple[int, int]:
+def char_edits(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(character edits, reference characters) of two normalised texts (jiwer)."""
     if not reference or not hypothesis:
         return len(reference) + len(hypothesis), len(reference)
     out = jiwer.process_characters(reference, hypothesis)
@@ -101,12 +100,12 @@ def score(reference: Reference, signal: Signal, params: Mapping[str, Any]) -> It
     ref, hyp = normalise(reference_text(reference)), normalise(hypothesis_text(signal))
     if language in UNSPACED:  # words are characters where a script puts no spaces
         ref, hyp = (" ".join(text.replace(" ", "")) for text in (ref, hyp))
-    edits, words = _edits(ref, hyp)
-    chars, length = _char_edits(ref, hyp)
-    counts = {"word_edits": float(edits), "ref_words": float(words)}
+    errors, words = edits(ref, hyp)
+    chars, length = char_edits(ref, hyp)
+    counts = {"word_edits": float(errors), "ref_words": float(words)}
     counts |= {"char_edits": float(chars), "ref_chars": float(length)}
     figures: dict[str, float | None] = {
-        "wer": safe_rate(edits, words),
+        "wer": safe_rate(errors, words),
         "cer": safe_rate(chars, length),
     }
     note = ""
